@@ -1,0 +1,143 @@
+"""Ingest benchmark: demo corpus throughput, and memory on a 10x corpus file.
+
+Run: ``.venv/bin/omicsoracle bench ingest`` or ``.venv/bin/python -m bench.ingest_bench``.
+
+Each measurement is a fresh ``omicsoracle ingest`` process on an empty data
+directory, timed from outside, with its peak RSS read from ``wait4``; so the
+figures include interpreter start, format detection, the store writes and the
+search-index catch-up, exactly what a user waits for.
+
+The 10x files replicate the real corpus with new accessions (GSE ids shifted by
+10,000,000 x copy) so text statistics stay real; they are written streaming and
+are never held in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "data" / "corpus"
+DEMO = [CORPUS, REPO / "data" / "demo"]
+OUT = REPO / "bench" / "out"
+SHIFT = 10_000_000
+
+
+def shift_accession(accession: str, copy: int) -> str:
+    """GSE123 in copy k becomes GSE(123 + k * 10,000,000); copy 0 is the original."""
+    return f"GSE{int(accession[3:]) + copy * SHIFT}" if copy else accession
+
+
+def replicate_corpus(target: Path, copies: int) -> list[Path]:
+    """Write the JSONL and CSV corpus replicated ``copies`` times (streaming)."""
+    target.mkdir(parents=True, exist_ok=True)
+    jsonl = target / f"geo_series_x{copies}.jsonl.gz"
+    csv_path = target / f"geo_browse_series_2014_x{copies}.csv.gz"
+    if not jsonl.exists():
+        with gzip.open(jsonl, "wt", encoding="utf-8", compresslevel=1) as out:
+            for copy in range(copies):
+                with gzip.open(CORPUS / "geo_series.jsonl.gz", "rt", encoding="utf-8") as src:
+                    for line in src:
+                        record = json.loads(line)
+                        record["accession"] = shift_accession(record["accession"], copy)
+                        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if not csv_path.exists():
+        with gzip.open(csv_path, "wt", encoding="utf-8", newline="", compresslevel=1) as out:
+            writer = csv.writer(out)
+            for copy in range(copies):
+                with gzip.open(
+                    CORPUS / "geo_browse_series_2014.csv.gz", "rt", encoding="utf-8", newline=""
+                ) as src:
+                    reader = csv.reader(src)
+                    header = next(reader)
+                    if copy == 0:
+                        writer.writerow(header)
+                    for row in reader:
+                        row[0] = shift_accession(row[0], copy)
+                        writer.writerow(row)
+    return [jsonl, csv_path]
+
+
+def run_ingest(paths: list[Path], data_dir: Path, engine: str) -> dict[str, float]:
+    """One fresh ingest process; returns seconds, peak RSS (MiB) and record counts."""
+    if data_dir.exists():
+        subprocess.run(["rm", "-rf", str(data_dir)], check=True)
+    env = {
+        **os.environ,
+        "OMICSORACLE_DATA_DIR": str(data_dir),
+        "OMICSORACLE_SEARCH_ENGINE": engine,
+    }
+    command = [str(Path(sys.executable).with_name("omicsoracle")), "ingest", "--json", *map(str, paths)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout = io.BytesIO()
+    assert proc.stdout is not None
+    for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
+        stdout.write(chunk)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise RuntimeError(f"ingest failed ({proc.returncode}): {err[-2000:]}")
+    report = json.loads(stdout.getvalue())
+    records = sum(sum(f["parsed"].values()) for f in report["files"])
+    series = sum(f["parsed"].get("series", 0) for f in report["files"])
+    return {
+        "seconds": seconds,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "records": records,
+        "series": series,
+        "indexed": report["indexed"],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=int, default=10, help="replication factor for the memory run")
+    parser.add_argument("--repeat", type=int, default=3, help="demo ingests to take the median of")
+    parser.add_argument("--engine", default="tantivy", choices=["tantivy", "sql"])
+    args = parser.parse_args(argv)
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    demo_runs = [run_ingest(DEMO, OUT / "ingest-demo", args.engine) for _ in range(args.repeat)]
+    demo_seconds = statistics.median(r["seconds"] for r in demo_runs)
+    demo = demo_runs[0]
+    rows = [
+        (
+            "demo corpus (data/corpus + data/demo)",
+            demo["records"],
+            demo["series"],
+            demo_seconds,
+            demo["records"] / demo_seconds,
+            max(r["peak_rss_mib"] for r in demo_runs),
+        )
+    ]
+    one = run_ingest(replicate_corpus(OUT / "corpus", 1), OUT / "ingest-x1", args.engine)
+    rows.append(("corpus files x1", one["records"], one["series"], one["seconds"], one["records"] / one["seconds"], one["peak_rss_mib"]))
+    big = run_ingest(replicate_corpus(OUT / "corpus", args.scale), OUT / f"ingest-x{args.scale}", args.engine)
+    rows.append((f"corpus files x{args.scale}", big["records"], big["series"], big["seconds"], big["records"] / big["seconds"], big["peak_rss_mib"]))
+
+    print(f"\n### Ingest ({args.engine} index; one process per run, 2 cores shared with nothing else)\n")
+    print("| input | records | series | seconds | records/s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, records, series, seconds, rate, rss in rows:
+        print(f"| {name} | {records:,} | {series:,} | {seconds:.1f} | {rate:,.0f} | {rss:.0f} |")
+    print(
+        f"\ndemo: median of {args.repeat} runs; memory ratio x{args.scale}/x1 = "
+        f"{big['peak_rss_mib'] / one['peak_rss_mib']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

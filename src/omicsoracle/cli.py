@@ -1,0 +1,439 @@
+"""The ``omicsoracle`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from omicsoracle.config import Settings
+from omicsoracle.ingest import FileResult, OnError, ingest_paths
+from omicsoracle.runtime import Runtime
+from omicsoracle.search.base import (
+    CursorExpired,
+    InvalidCursor,
+    SearchFilters,
+    SearchRequest,
+)
+
+app = typer.Typer(
+    name="omicsoracle",
+    help="Search and analysis for NCBI GEO datasets and their PubMed articles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (run from a source checkout).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} records/s" if speed else "", style="cyan")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories to ingest.")],
+    on_error: Annotated[
+        OnError,
+        typer.Option("--on-error", help="abort: reject the whole file; skip: keep the rest"),
+    ] = OnError.ABORT,
+    skip_seen: Annotated[
+        bool, typer.Option("--skip-seen", help="Skip files already ingested cleanly (same sha256).")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the per-file report as JSON.")
+    ] = False,
+) -> None:
+    """Ingest GEO and PubMed files (format detected from content, gzip transparent)."""
+    settings = _settings()
+    with Runtime.open(settings, catch_up_index=False) as rt:
+        show_bar = err.is_terminal and not as_json
+        if show_bar:
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description}"),
+                TextColumn("{task.completed:,} records"),
+                _RateColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=False,
+            ) as bar:
+                task = bar.add_task("ingest", total=None)
+                results = ingest_paths(
+                    rt.store,
+                    paths,
+                    on_error=on_error,
+                    batch_size=settings.ingest_batch_size,
+                    progress=lambda n: bar.advance(task, n),
+                    skip_seen=skip_seen,
+                )
+        else:
+            results = ingest_paths(
+                rt.store,
+                paths,
+                on_error=on_error,
+                batch_size=settings.ingest_batch_size,
+                skip_seen=skip_seen,
+            )
+        fed = rt.catch_up()
+    if as_json:
+        _print_json({"files": [r.as_dict() for r in results], "indexed": fed.documents})
+    else:
+        for r in results:
+            _report_file(r)
+        err.print(f"search index: {fed.documents:,} documents updated")
+    if any(not r.ok for r in results):
+        raise typer.Exit(code=1)
+
+
+def _report_file(r: FileResult) -> None:
+    if r.status == "skipped":
+        err.print(f"[dim]{r.path}: already ingested, skipped[/dim]")
+        return
+    written = r.written or {}
+    new = sum((written.get("inserted") or {}).values())
+    changed = sum((written.get("updated") or {}).values())
+    same = sum((written.get("unchanged") or {}).values())
+    style = {"ok": "green", "partial": "yellow"}.get(r.status, "red")
+    err.print(
+        f"[{style}]{r.status}[/{style}] {r.path} ({r.format or 'unknown format'}): "
+        f"{r.records:,} records in {r.seconds:.1f} s; {new:,} new, {changed:,} changed, "
+        f"{same:,} unchanged"
+    )
+    for problem in r.problems[:50]:
+        err.print(f"  [red]error[/red] {problem}", markup=True)
+    if len(r.problems) > 50:
+        err.print(f"  ... and {len(r.problems) - 50} more")
+    if r.status == "aborted":
+        err.print("  nothing from this file was stored (--on-error abort); use --on-error skip")
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str, typer.Argument(help='Plain words, "phrases", -exclusions, field:filters.')
+    ],
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
+    organism: Annotated[list[str] | None, typer.Option(help="e.g. human, 'Mus musculus'")] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="e.g. rna-seq, microarray")
+    ] = None,
+    platform: Annotated[list[str] | None, typer.Option(help="GPL accession")] = None,
+    min_samples: Annotated[int | None, typer.Option(min=0)] = None,
+    max_samples: Annotated[int | None, typer.Option(min=0)] = None,
+    year_from: Annotated[int | None, typer.Option()] = None,
+    year_to: Annotated[int | None, typer.Option()] = None,
+    raw_data: Annotated[list[str] | None, typer.Option(help="CEL, FASTQ, ...")] = None,
+    sort: Annotated[str, typer.Option(help="relevance | date | samples")] = "relevance",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Search GEO series."""
+    if sort not in ("relevance", "date", "samples"):
+        err.print("error: --sort must be relevance, date or samples")
+        raise typer.Exit(code=2)
+    request = SearchRequest(
+        query=query,
+        limit=limit,
+        cursor=cursor,
+        sort=sort,  # type: ignore[arg-type]
+        filters=SearchFilters(
+            organism=tuple(organism or ()),
+            type=tuple(type_ or ()),
+            platform=tuple(platform or ()),
+            min_samples=min_samples,
+            max_samples=max_samples,
+            year_from=year_from,
+            year_to=year_to,
+            raw_data=tuple(raw_data or ()),
+        ),
+    )
+    with Runtime.open(_settings()) as rt:
+        try:
+            response = rt.search(request).to_dict()
+        except (CursorExpired, InvalidCursor) as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(code=2) from exc
+    if as_json:
+        _print_json(response)
+        return
+    _print_results(response)
+
+
+def _print_results(response: dict[str, Any]) -> None:
+    total = response["total"]
+    out.print(f"[bold]{total:,}[/bold] series match [italic]{response['query']}[/italic]")
+    if response.get("did_you_mean"):
+        out.print(f"did you mean: [bold]{response['did_you_mean']}[/bold]?")
+    for hit in response["results"]:
+        head = Text()
+        head.append(hit["accession"], style="bold cyan")
+        head.append("  " + (hit["title"] or ""), style="bold")
+        out.print(head)
+        meta = " · ".join(
+            x
+            for x in (
+                ", ".join(hit["organisms"]),
+                ", ".join(hit["types"]),
+                f"{hit['n_samples']} samples" if hit["n_samples"] else "",
+                hit["release_date"] or "",
+                ("PMID " + ", ".join(hit["pubmed_ids"][:3])) if hit["pubmed_ids"] else "",
+            )
+            if x
+        )
+        out.print(Text(meta, style="dim"))
+        snippet = Text(hit["snippet"]["text"])
+        for start, end in hit["snippet"]["highlights"]:
+            snippet.stylize("bold yellow", start, end)
+        out.print(snippet)
+        out.print()
+    facets = response.get("facets") or {}
+    if facets:
+        table = Table(title="facets", show_header=True)
+        for name in facets:
+            table.add_column(name)
+        columns = [[f"{f['value']} ({f['count']:,})" for f in facets[name][:8]] for name in facets]
+        for i in range(max((len(c) for c in columns), default=0)):
+            table.add_row(*(c[i] if i < len(c) else "" for c in columns))
+        out.print(table)
+    if response.get("next_cursor"):
+        out.print(f"next page: --cursor {response['next_cursor']}")
+
+
+@app.command()
+def show(
+    identifier: Annotated[str, typer.Argument(help="GSE/GSM/GPL/GDS accession or PubMed ID")],
+    samples: Annotated[int, typer.Option(help="Samples to list for a series.", min=0)] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print one record with its samples and publications."""
+    with Runtime.open(_settings(), catch_up_index=False) as rt:
+        try:
+            record = rt.store.get(identifier, sample_limit=samples)
+        except ValueError as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(code=2) from exc
+    if record is None:
+        err.print(f"error: {identifier} is not in the store")
+        raise typer.Exit(code=1)
+    if as_json:
+        _print_json(record)
+        return
+    _print_record(record)
+
+
+def _print_record(record: dict[str, Any]) -> None:
+    key = record.get("accession") or f"PMID {record.get('pmid')}"
+    out.print(
+        f"[bold cyan]{key}[/bold cyan] ({record['record_type']})  [bold]{record.get('title') or ''}[/bold]"
+    )
+    skip = {
+        "record_type",
+        "title",
+        "accession",
+        "pmid",
+        "extra",
+        "samples",
+        "samples_page",
+        "publications",
+        "series_links",
+        "subsets_detail",
+        "subsets",
+        "datasets_detail",
+        "table",
+        "authors",
+        "mesh",
+        "columns",
+        "characteristics",
+    }
+    for name, value in record.items():
+        if name in skip or value in (None, "", [], {}):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        out.print(f"[dim]{name}:[/dim] {value}")
+    if record.get("authors"):
+        names = [
+            a.get("collective") or f"{a.get('last_name')} {a.get('initials') or ''}".strip()
+            for a in record["authors"]
+        ]
+        out.print(f"[dim]authors:[/dim] {', '.join(names)}")
+    if record.get("mesh"):
+        out.print(
+            "[dim]MeSH:[/dim] "
+            + "; ".join(m["descriptor"] + ("*" if m.get("major") else "") for m in record["mesh"])
+        )
+    if record.get("characteristics"):
+        out.print(
+            "[dim]characteristics:[/dim] "
+            + "; ".join(f"{k}: {v}" if k else v for k, v in record["characteristics"])
+        )
+    page = record.get("samples_page")
+    if page and page["items"]:
+        table = Table(title=f"samples ({page['total']})")
+        table.add_column("accession")
+        table.add_column("title")
+        table.add_column("characteristics")
+        for s in page["items"]:
+            chars = "; ".join(f"{k}: {v}" if k else v for k, v in s["characteristics"][:4])
+            table.add_row(s["accession"], s.get("title") or "", chars)
+        out.print(table)
+    links = record.get("publications") or record.get("series_links") or []
+    if links:
+        table = Table(title="linked")
+        for col in ("series", "pmid", "relation", "source", "confidence", "title"):
+            table.add_column(col)
+        for link in links:
+            table.add_row(
+                link["series"],
+                link["pmid"],
+                link["relation"],
+                link["source"],
+                f"{link['confidence']:.2f}",
+                link.get("title") or "",
+            )
+        out.print(table)
+    if record.get("subsets_detail"):
+        table = Table(title="subsets")
+        for col in ("id", "type", "description", "samples"):
+            table.add_column(col)
+        for s in record["subsets_detail"]:
+            table.add_row(s["id"], s["type"], s["description"], str(len(s["samples"])))
+        out.print(table)
+    if record.get("table"):
+        t = record["table"]
+        out.print(f"[dim]data table:[/dim] {t['rows']:,} rows × {len(t['columns'])} columns")
+
+
+@app.command()
+def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Count of each record type and the time of the last ingest."""
+    with Runtime.open(_settings(), catch_up_index=False) as rt:
+        data = rt.store.stats()
+        data["index"] = {
+            "engine": rt.settings.search_engine,
+            "documents": rt.index.doc_count(),
+            "applied_change_id": rt.index.applied_change_id(),
+            "store_change_id": rt.store.max_change_id(),
+        }
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(title="OmicsOracle store")
+    table.add_column("record type")
+    table.add_column("count", justify="right")
+    for name, count in data["counts"].items():
+        table.add_row(name, f"{count:,}")
+    out.print(table)
+    out.print(f"last ingest: {data['last_ingest'] or 'never'}")
+    idx = data["index"]
+    out.print(
+        f"search index ({idx['engine']}): {idx['documents']:,} documents, "
+        f"change {idx['applied_change_id']} of {idx['store_change_id']}"
+    )
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the store."""
+    from omicsoracle.indexer import reindex as rebuild
+
+    with Runtime.open(_settings(), catch_up_index=False) as rt:
+        result = rebuild(rt.store, rt.index)
+    err.print(f"reindexed {result.documents:,} series (change {result.applied_change_id})")
+
+
+@app.command()
+def backup(target: Annotated[Path, typer.Argument(help="File to write the copy to.")]) -> None:
+    """A consistent copy of the store, safe while the server runs."""
+    with Runtime.open(_settings(), catch_up_index=False) as rt:
+        rt.store.backup(target)
+    err.print(f"backup written to {target}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply schema migrations (also done automatically on open)."""
+    from omicsoracle.store import open_store
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.resolved_database_url, upgrade=False)
+    try:
+        store.upgrade()
+    finally:
+        store.close()
+    err.print("schema is at the newest migration")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from omicsoracle.api.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    scale: Annotated[int, typer.Option(help="Also measure a corpus replicated N times.")] = 10,
+) -> None:
+    """Ingest throughput and memory for the demo corpus (and a replicated one)."""
+    _bench_module("bench.ingest_bench").main(["--scale", str(scale)])
+
+
+@bench_app.command("search")
+def bench_search() -> None:
+    """Search latency on both engines at demo size and 10x, and ranking quality."""
+    _bench_module("bench.search_bench").main([])
+    _bench_module("bench.relevance").main([])
+
+
+def _bench_module(name: str) -> Any:
+    import importlib
+
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        err.print(f"error: benchmarks run from a source checkout (cannot import {name}: {exc})")
+        raise typer.Exit(code=2) from exc
+
+
+def main() -> None:
+    app()

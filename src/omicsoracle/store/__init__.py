@@ -1,0 +1,33 @@
+"""Stores: the system of record, picked by URL scheme from a registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from omicsoracle.store.base import Change, Store, WriteCounts, WriteSession
+
+__all__ = ["Change", "Store", "WriteCounts", "WriteSession", "open_store"]
+
+
+def _open_sqlite(url: str, readers: int) -> Store:
+    from omicsoracle.store.sqlite import SQLiteStore
+
+    return SQLiteStore(url, readers=readers)
+
+
+# Keyed by the SQLAlchemy URL's backend name; PostgreSQL registers here too.
+STORES: dict[str, Callable[[str, int], Store]] = {"sqlite": _open_sqlite}
+
+
+def open_store(url: str, *, readers: int = 4, upgrade: bool = True) -> Store:
+    """Open (and by default migrate) the store named by ``url``."""
+    backend = url.split(":", 1)[0].split("+", 1)[0]
+    try:
+        factory = STORES[backend]
+    except KeyError:
+        known = ", ".join(sorted(STORES))
+        raise ValueError(f"no store for URL scheme {backend!r} (known: {known})") from None
+    store = factory(url, readers)
+    if upgrade:
+        store.upgrade()
+    return store

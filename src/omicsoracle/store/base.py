@@ -1,0 +1,116 @@
+"""The Store interface: the system of record every backend implements.
+
+SQLite (``sqlite.py``) is the embedded default; a PostgreSQL store drops in
+beside it through the same registry (``omicsoracle.store.open_store``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from omicsoracle.model import Record
+from omicsoracle.search.document import SearchDoc
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One row of the change log: what the search index must catch up on."""
+
+    id: int
+    record_type: str
+    accession: str
+    op: str  # upsert | delete
+
+
+@dataclass(slots=True)
+class WriteCounts:
+    """Per record type: how many were new, changed, unchanged or deleted."""
+
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, bucket: dict[str, int], record_type: str, n: int = 1) -> None:
+        bucket[record_type] = bucket.get(record_type, 0) + n
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {
+            "inserted": dict(self.inserted),
+            "updated": dict(self.updated),
+            "unchanged": dict(self.unchanged),
+            "deleted": dict(self.deleted),
+        }
+
+    @property
+    def changed(self) -> int:
+        return sum(self.inserted.values()) + sum(self.updated.values()) + sum(self.deleted.values())
+
+
+class Savepoint(Protocol):
+    def release(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class WriteSession(Protocol):
+    """One file's transaction: batches are written, and committed together."""
+
+    counts: WriteCounts
+
+    def write(self, records: Sequence[Record]) -> None: ...
+
+    def savepoint(self) -> Savepoint:
+        """Open a nested transaction (one record and its data table)."""
+
+
+class Store(Protocol):
+    """System of record for GEO and PubMed records."""
+
+    url: str
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration."""
+
+    def begin_run(
+        self, path: str, fmt: str | None, on_error: str, file_hash: str | None = None
+    ) -> int: ...
+
+    def seen_file(self, file_hash: str) -> bool:
+        """Whether a file with this sha256 was already ingested without problems."""
+
+    def ingest_runs(self, limit: int = 20) -> list[dict[str, Any]]: ...
+
+    def finish_run(
+        self, run_id: int, status: str, counts: dict[str, Any], errors: list[dict[str, Any]]
+    ) -> None: ...
+
+    def transaction(self, run_id: int | None) -> AbstractContextManager[WriteSession]:
+        """All writes of one file; rolled back whole if the block raises."""
+
+    def max_change_id(self) -> int: ...
+
+    def changes_since(self, after_id: int, limit: int) -> list[Change]: ...
+
+    def affected_series(self, changes: Sequence[Change]) -> tuple[set[str], int]:
+        """Series whose search documents these changes alter, and the last change id."""
+
+    def search_docs(self, accessions: Sequence[str]) -> list[SearchDoc]: ...
+
+    def iter_series_accessions(self, batch: int = 2000) -> Iterator[list[str]]: ...
+
+    def get(
+        self, identifier: str, *, sample_limit: int = 50, sample_offset: int = 0
+    ) -> dict[str, Any] | None:
+        """A record with its links, by GEO accession or PMID; None when unknown."""
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the store, safe while it serves."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,196 @@
+"""A Store over SQLAlchemy: one writer engine, one engine for reads.
+
+Dialect-specific tuning (SQLite pragmas, PostgreSQL pools) lives in subclasses;
+everything here is portable SQL with bound parameters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, text
+
+from omicsoracle.search.document import SearchDoc
+from omicsoracle.store import records
+from omicsoracle.store.base import Change
+from omicsoracle.store.writer import SqlWriteSession, dumps, now_iso
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+
+
+class SqlStore:
+    """Store operations shared by every SQL backend."""
+
+    def __init__(self, url: str, write_engine: Engine, read_engine: Engine) -> None:
+        self.url = url
+        self._write = write_engine
+        self._read = read_engine
+        # One writer per process; the database serialises writers across processes.
+        self._write_lock = threading.Lock()
+
+    # -- schema -------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        with self._write_lock, self._write.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    # -- ingest runs and writes ---------------------------------------------------------
+
+    def begin_run(
+        self, path: str, fmt: str | None, on_error: str, file_hash: str | None = None
+    ) -> int:
+        with self._write_lock, self._write.begin() as conn:
+            result = conn.execute(
+                text(
+                    "INSERT INTO ingest_runs (path, file_hash, format, on_error, status, started_at, "
+                    "counts, errors) VALUES (:p, :h, :f, :o, 'running', :t, '{}', '[]') RETURNING id"
+                ),
+                {"p": path, "h": file_hash, "f": fmt, "o": on_error, "t": now_iso()},
+            )
+            return int(result.scalar_one())
+
+    def seen_file(self, file_hash: str) -> bool:
+        with self._read.connect() as conn:
+            row = conn.execute(
+                text("SELECT 1 FROM ingest_runs WHERE file_hash = :h AND status = 'ok' LIMIT 1"),
+                {"h": file_hash},
+            ).first()
+            return row is not None
+
+    def finish_run(
+        self, run_id: int, status: str, counts: dict[str, Any], errors: list[dict[str, Any]]
+    ) -> None:
+        with self._write_lock, self._write.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE ingest_runs SET status = :s, format = :f, finished_at = :t, counts = :c, "
+                    "errors = :e WHERE id = :id"
+                ),
+                {
+                    "s": status,
+                    "f": counts.get("format"),
+                    "t": now_iso(),
+                    "c": dumps(counts),
+                    "e": dumps(errors),
+                    "id": run_id,
+                },
+            )
+
+    @contextmanager
+    def transaction(self, run_id: int | None) -> Iterator[SqlWriteSession]:
+        with self._write_lock, self._write.begin() as conn:
+            yield SqlWriteSession(conn, run_id)
+
+    # -- change feed --------------------------------------------------------------------
+
+    def max_change_id(self) -> int:
+        with self._read.connect() as conn:
+            return int(conn.execute(text("SELECT coalesce(max(id), 0) FROM changes")).scalar_one())
+
+    def changes_since(self, after_id: int, limit: int) -> list[Change]:
+        with self._read.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, record_type, accession, op FROM changes WHERE id > :a "
+                    "ORDER BY id LIMIT :n"
+                ),
+                {"a": after_id, "n": limit},
+            )
+            return [Change(*row) for row in rows]
+
+    def affected_series(self, changes: Sequence[Change]) -> tuple[set[str], int]:
+        series: set[str] = set()
+        by_type: dict[str, list[str]] = {}
+        for change in changes:
+            if change.record_type == "series":
+                series.add(change.accession)
+            elif change.record_type == "relationship":
+                series.add(change.accession.split("|", 1)[0])
+            else:
+                by_type.setdefault(change.record_type, []).append(change.accession)
+        queries = {
+            "sample": "SELECT series FROM series_samples WHERE sample IN :keys",
+            "dataset": "SELECT reference_series FROM datasets WHERE accession IN :keys",
+            "publication": "SELECT series FROM relationships WHERE pmid IN :keys",
+        }
+        with self._read.connect() as conn:
+            for record_type, keys in by_type.items():
+                sql = queries.get(record_type)
+                if sql is None:
+                    continue
+                for start in range(0, len(keys), 5000):
+                    chunk = keys[start : start + 5000]
+                    series.update(
+                        s for (s,) in conn.execute(records._in(sql), {"keys": chunk}) if s
+                    )
+        last = max((c.id for c in changes), default=0)
+        return series, last
+
+    def search_docs(self, accessions: Sequence[str]) -> list[SearchDoc]:
+        with self._read.connect() as conn:
+            return records.search_docs(conn, accessions)
+
+    def iter_series_accessions(self, batch: int = 2000) -> Iterator[list[str]]:
+        after = ""
+        while True:
+            with self._read.connect() as conn:
+                keys = [
+                    k
+                    for (k,) in conn.execute(
+                        text(
+                            "SELECT accession FROM series WHERE accession > :a "
+                            "ORDER BY accession LIMIT :n"
+                        ),
+                        {"a": after, "n": batch},
+                    )
+                ]
+            if not keys:
+                return
+            yield keys
+            after = keys[-1]
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get(
+        self, identifier: str, *, sample_limit: int = 50, sample_offset: int = 0
+    ) -> dict[str, Any] | None:
+        with self._read.connect() as conn:
+            return records.get_record(
+                conn, identifier, sample_limit=sample_limit, sample_offset=sample_offset
+            )
+
+    def stats(self) -> dict[str, Any]:
+        with self._read.connect() as conn:
+            return records.stats(conn)
+
+    def ingest_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._read.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, path, format, on_error, status, started_at, finished_at, counts, "
+                    "errors FROM ingest_runs ORDER BY id DESC LIMIT :n"
+                ),
+                {"n": limit},
+            ).mappings()
+            return [
+                {
+                    **row,
+                    "counts": orjson.loads(row["counts"]),
+                    "errors": orjson.loads(row["errors"]),
+                }
+                for row in rows
+            ]
+
+    def close(self) -> None:
+        self._write.dispose()
+        self._read.dispose()

@@ -77,7 +77,12 @@ def run_ingest(paths: list[Path], data_dir: Path, engine: str) -> dict[str, floa
         "OMICSORACLE_DATA_DIR": str(data_dir),
         "OMICSORACLE_SEARCH_ENGINE": engine,
     }
-    command = [str(Path(sys.executable).with_name("omicsoracle")), "ingest", "--json", *map(str, paths)]
+    command = [
+        str(Path(sys.executable).with_name("omicsoracle")),
+        "ingest",
+        "--json",
+        *map(str, paths),
+    ]
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout = io.BytesIO()
@@ -104,7 +109,9 @@ def run_ingest(paths: list[Path], data_dir: Path, engine: str) -> dict[str, floa
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", type=int, default=10, help="replication factor for the memory run")
+    parser.add_argument(
+        "--scale", type=int, default=10, help="replication factor for the memory run"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="demo ingests to take the median of")
     parser.add_argument("--engine", default="tantivy", choices=["tantivy", "sql"])
     args = parser.parse_args(argv)
@@ -124,11 +131,33 @@ def main(argv: list[str] | None = None) -> None:
         )
     ]
     one = run_ingest(replicate_corpus(OUT / "corpus", 1), OUT / "ingest-x1", args.engine)
-    rows.append(("corpus files x1", one["records"], one["series"], one["seconds"], one["records"] / one["seconds"], one["peak_rss_mib"]))
-    big = run_ingest(replicate_corpus(OUT / "corpus", args.scale), OUT / f"ingest-x{args.scale}", args.engine)
-    rows.append((f"corpus files x{args.scale}", big["records"], big["series"], big["seconds"], big["records"] / big["seconds"], big["peak_rss_mib"]))
+    rows.append(
+        (
+            "corpus files x1",
+            one["records"],
+            one["series"],
+            one["seconds"],
+            one["records"] / one["seconds"],
+            one["peak_rss_mib"],
+        )
+    )
+    big = run_ingest(
+        replicate_corpus(OUT / "corpus", args.scale), OUT / f"ingest-x{args.scale}", args.engine
+    )
+    rows.append(
+        (
+            f"corpus files x{args.scale}",
+            big["records"],
+            big["series"],
+            big["seconds"],
+            big["records"] / big["seconds"],
+            big["peak_rss_mib"],
+        )
+    )
 
-    print(f"\n### Ingest ({args.engine} index; one process per run, 2 cores shared with nothing else)\n")
+    print(
+        f"\n### Ingest ({args.engine} index; one process per run, 2 cores shared with nothing else)\n"
+    )
     print("| input | records | series | seconds | records/s | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, records, series, seconds, rate, rss in rows:

@@ -36,3 +36,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of a data directory holding the whole demo corpus (do not write to it)."""
+    from demo import load_demo
+
+    return load_demo(tmp_path_factory.mktemp("demo") / "var")

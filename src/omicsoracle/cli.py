@@ -217,15 +217,10 @@ def _print_results(response: dict[str, Any]) -> None:
             snippet.stylize("bold yellow", start, end)
         out.print(snippet)
         out.print()
-    facets = response.get("facets") or {}
-    if facets:
-        table = Table(title="facets", show_header=True)
-        for name in facets:
-            table.add_column(name)
-        columns = [[f"{f['value']} ({f['count']:,})" for f in facets[name][:8]] for name in facets]
-        for i in range(max((len(c) for c in columns), default=0)):
-            table.add_row(*(c[i] if i < len(c) else "" for c in columns))
-        out.print(table)
+    for name, buckets in (response.get("facets") or {}).items():
+        if buckets:
+            values = " · ".join(f"{b['value']} ({b['count']:,})" for b in buckets[:6])
+            out.print(Text(f"{name}: ", style="dim") + Text(values))
     if response.get("next_cursor"):
         out.print(f"next page: --cursor {response['next_cursor']}")
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from typing_extensions import Buffer
+
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024
 
@@ -66,7 +68,8 @@ class Source:
         raw = self.path.open("rb")
         if raw.read(2) == GZIP_MAGIC:
             raw.seek(0)
-            return _CheckedReader(gzip.GzipFile(fileobj=raw, mode="rb"), self.name)
+            checked = _CheckedReader(raw, self.name)
+            return io.BufferedReader(checked, buffer_size=1 << 16)
         raw.seek(0)
         return raw
 
@@ -92,16 +95,17 @@ class Source:
 
 
 class _CheckedReader(io.RawIOBase):
-    """Wraps GzipFile so truncation and corruption become FormatError."""
+    """Decompresses a gzip file; truncation and corruption become FormatError."""
 
-    def __init__(self, inner: gzip.GzipFile, name: str) -> None:
-        self._inner = inner
+    def __init__(self, raw: BinaryIO, name: str) -> None:
+        self._raw = raw  # GzipFile.close() does not close a file it was handed: we do
+        self._inner = gzip.GzipFile(fileobj=raw, mode="rb")
         self._name = name
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Buffer) -> int:
         try:
             return self._inner.readinto(buffer)
         except EOFError as exc:
@@ -110,16 +114,10 @@ class _CheckedReader(io.RawIOBase):
             raise FormatError(self._name, None, f"corrupt gzip: {exc}") from exc
 
     def close(self) -> None:
-        # GzipFile.close() forgets the file it wraps without closing it: keep a handle.
-        fileobj = self._inner.fileobj
-        self._inner.close()
-        if fileobj is not None:
-            fileobj.close()
+        if not self.closed:
+            self._inner.close()
+            self._raw.close()
         super().close()
-
-    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
-        # RawIOBase has no readline buffering; give it one for line iteration.
-        return iter(io.BufferedReader(self, buffer_size=1 << 16))
 
 
 def _partial_gunzip(path: Path, size: int) -> bytes:

@@ -173,3 +173,91 @@ def test_xml_entities_are_never_expanded(store: Store, tmp_path: Path, doctype: 
         assert "aaaaaaaaaa" not in title
     else:
         assert "entit" in _one_problem(result, path).lower()
+
+
+def _gds_with_short_table(tmp_path: Path) -> Path:
+    lines = gzip.decompress((DATA / "soft" / "GDS507.soft.gz").read_bytes()).splitlines(True)
+    begin = next(i for i, line in enumerate(lines) if line.startswith(b"!dataset_table_begin"))
+    path = tmp_path / "GDS507_short.soft"
+    path.write_bytes(b"".join([*lines[: begin + 100], *lines[begin + 200 :]]))
+    return path
+
+
+def test_short_gds_table_in_skip_mode_stores_nothing_of_it(store: Store, tmp_path: Path) -> None:
+    # A GDS is followed by its PubMed link before its table: both go with the GDS.
+    result = ingest_file(store, _gds_with_short_table(tmp_path), on_error=OnError.SKIP)
+    assert "GDS507" in _one_problem(result, tmp_path / "GDS507_short.soft")
+    assert store.get("GDS507") is None
+    assert _counts(store)["relationship"] == 0
+    assert store.max_change_id() == 0
+
+
+def test_table_with_no_rows_rejects_its_record(store: Store, tmp_path: Path) -> None:
+    lines = gzip.decompress((DATA / "soft" / "GSM11805.txt.gz").read_bytes()).splitlines(True)
+    begin = next(i for i, line in enumerate(lines) if line.startswith(b"!sample_table_begin"))
+    end = next(i for i, line in enumerate(lines) if line.startswith(b"!sample_table_end"))
+    path = tmp_path / "empty_table.soft"
+    path.write_bytes(b"".join([*lines[: begin + 2], *lines[end:]]))
+    result = ingest_file(store, path, on_error=OnError.SKIP)
+    assert "GSM11805" in _one_problem(result, path)
+    assert store.get("GSM11805") is None
+
+
+def test_shorter_table_replaces_the_longer_one(store: Store, tmp_path: Path) -> None:
+    whole = DATA / "soft" / "GSM11805.txt.gz"
+    assert ingest_file(store, whole).ok
+    lines = gzip.decompress(whole.read_bytes()).decode().splitlines(True)
+    begin = next(i for i, line in enumerate(lines) if line.startswith("!sample_table_begin"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("!sample_table_end"))
+    kept = lines[: begin + 2 + 8000]
+    kept = [
+        "!Sample_data_row_count = 8000\n" if line.startswith("!Sample_data_row_count") else line
+        for line in kept
+    ]
+    path = tmp_path / "GSM11805_8000.soft"
+    path.write_text("".join([*kept, *lines[end:]]))
+    result = ingest_file(store, path)
+    assert result.ok, result.problems
+    sample = store.get("GSM11805")
+    assert sample is not None
+    assert sample["table"]["rows"] == 8000
+
+
+def test_reingest_drops_links_the_record_no_longer_names(store: Store, tmp_path: Path) -> None:
+    original = gzip.decompress((DATA / "soft" / "GSE87585_family.soft.gz").read_bytes()).decode()
+    assert ingest_file(store, DATA / "soft" / "GSE87585_family.soft.gz").ok
+    before = store.get("GSE87585")
+    assert before is not None
+    dropped = before["samples_page"]["items"][-1]["accession"]
+    pmids = [p["pmid"] for p in before["publications"]]
+    assert pmids
+    lines = [
+        line
+        for line in original.splitlines(True)
+        if not (line.startswith("!Series_sample_id") and dropped in line)
+        and not line.startswith("!Series_pubmed_id")
+    ]
+    path = tmp_path / "GSE87585_revised.soft"
+    path.write_text("".join(lines))
+    assert ingest_file(store, path, on_error=OnError.SKIP).ok
+    after = store.get("GSE87585")
+    assert after is not None
+    assert after["samples_page"]["total"] == 11
+    assert dropped not in {s["accession"] for s in after["samples_page"]["items"]}
+    assert after["publications"] == []
+
+
+def test_absurd_numbers_do_not_crash(store: Store, tmp_path: Path) -> None:
+    rows = gzip.decompress(
+        (DATA.parent.parent / "data" / "corpus" / "geo_browse_series_2014.csv.gz").read_bytes()
+    )
+    header, first = rows.decode().splitlines()[:2]
+    cells = first.split(",")
+    cells[4] = "123456789012345678901234"  # Sample Count
+    path = tmp_path / "odd.csv"
+    path.write_text(header + "\n" + ",".join(cells) + "\n")
+    result = ingest_file(store, path)
+    assert result.ok, result.problems
+    series = store.get("GSE1")
+    assert series is not None
+    assert series["n_samples"] is None

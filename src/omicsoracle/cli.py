@@ -361,10 +361,8 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 def reindex() -> None:
     """Rebuild the search index from the store."""
-    from omicsoracle.indexer import reindex as rebuild
-
     with Runtime.open(_settings(), catch_up_index=False) as rt:
-        result = rebuild(rt.store, rt.index)
+        result = rt.reindex()
     err.print(f"reindexed {result.documents:,} series (change {result.applied_change_id})")
 
 

@@ -136,6 +136,14 @@ def ingest_file(
     run_id = store.begin_run(str(path), None, on_error.value, digest)
     try:
         _ingest(store, Source(path), run_id, on_error, batch_size, progress, result)
+    except Exception as exc:
+        # A bug or an input no parser check foresaw: the file's transaction rolled
+        # back; report it like any rejection instead of dying mid-batch.
+        result.problems.append(
+            Problem(str(path), None, None, f"ingest failed: {type(exc).__name__}: {exc}")
+        )
+        result.status = "failed"
+        result.written = {}
     finally:
         result.seconds = time.perf_counter() - started
         store.finish_run(
@@ -183,13 +191,20 @@ def _key(record: Record) -> str | None:
     return key if isinstance(key, str) else None
 
 
+# Records that can carry a data table after them (a series matrix's table is the series').
+_TABLE_OWNERS = (Series, Sample, Platform, Dataset)
+
+
 class _FileWriter:
     """Batches one file's records into its transaction.
 
-    A record with a data table (a GSM, GPL or GDS) is written with its table
-    inside a savepoint, because the parser can only tell that a table is short
-    once the table has streamed past: in skip mode that record alone is undone,
-    and its previously stored version (if any) stays.
+    A parser only knows that a data table is short (or missing its end) once the
+    table has streamed past, and then it rejects the table's owner. So the newest
+    record that could own a table, with whatever followed it (a GDS is followed
+    by its PubMed link), is held back from flushing as the "tail"; when a table
+    starts, the tail moves into a SAVEPOINT with the table. A rejection of that
+    owner drops the tail or rolls the savepoint back: in skip mode that record
+    alone is undone, and its previously stored version (if any) stays.
     """
 
     def __init__(
@@ -209,7 +224,10 @@ class _FileWriter:
         self.result = result
         self.batch: list[Record] = []
         self.rows = 0
+        self.tail = 0  # batch[tail:] is the newest possible table owner and its followers
+        self.tail_owner: str | None = None
         self.table_owner: str | None = None
+        self.last_seq = -1
         self.savepoint: Savepoint | None = None
 
     def run(self, records: Iterable[Record]) -> None:
@@ -219,8 +237,7 @@ class _FileWriter:
                     self._reject(
                         Problem(self.source.name, record.line, record.record, record.reason)
                     )
-                    continue
-                if isinstance(record, DataTable):
+                elif isinstance(record, DataTable):
                     self._table_chunk(record)
                 else:
                     if self.savepoint is not None:
@@ -228,41 +245,51 @@ class _FileWriter:
                     self._add(record)
         except FormatError as exc:
             # skip: keep what parsed cleanly before the damage, minus a half-read table.
-            self._reject(Problem(exc.path, exc.line, self.table_owner, exc.reason))
+            owner = self.table_owner or self.tail_owner
+            self._reject(Problem(exc.path, exc.line, owner, exc.reason))
         if self.savepoint is not None:
             self._close_table()
-        self._flush()
+        self._flush(len(self.batch))
 
-    def _add(self, record: Record) -> None:
+    def _count(self, record: Record) -> None:
         name = RECORD_NAMES[type(record)]
         self.result.parsed[name] = self.result.parsed.get(name, 0) + 1
+
+    def _add(self, record: Record) -> None:
+        self._count(record)
+        if self.savepoint is None and isinstance(record, _TABLE_OWNERS):
+            self.tail = len(self.batch)
+            self.tail_owner = _key(record)
         self.batch.append(record)
         if len(self.batch) >= self.batch_size or self.rows >= MAX_BATCH_ROWS:
-            # Keep the newest record back: a data table may follow it, and then it
-            # must be written inside the table's savepoint.
-            keep = self.batch.pop() if self.savepoint is None else None
-            self._flush()
-            if keep is not None:
-                self.batch.append(keep)
+            waiting = self.savepoint is None and self.tail_owner is not None
+            held = len(self.batch) - self.tail if waiting else 0
+            # A tail that outgrows a whole batch is not waiting for a table.
+            self._flush(self.tail if 0 < held < self.batch_size else len(self.batch))
 
     def _table_chunk(self, chunk: DataTable) -> None:
         if self.savepoint is None or chunk.owner != self.table_owner:
             if self.savepoint is not None:
                 self._close_table()
-            owner = None
-            if self.batch and _key(self.batch[-1]) == chunk.owner:
-                owner = self.batch.pop()
-            self._flush()
+            carry: list[Record] = []
+            if self.tail_owner == chunk.owner:
+                carry = self.batch[self.tail :]
+                del self.batch[self.tail :]
+            self._flush(len(self.batch))
             self.savepoint = self.tx.savepoint()
             self.table_owner = chunk.owner
-            if owner is not None:
-                self.batch.append(owner)
+            self.last_seq = -1
+            self.batch = carry
+        self.last_seq = max(self.last_seq, chunk.seq)
         self.rows += len(chunk.rows)
         self._add(chunk)
 
     def _close_table(self) -> None:
-        self._flush()
+        self._flush(len(self.batch))
         assert self.savepoint is not None
+        assert self.table_owner is not None
+        # A shorter table than the stored one must not keep the old table's tail.
+        self.tx.truncate_table(self.table_owner, self.last_seq)
         self.savepoint.release()
         self.savepoint = None
         self.table_owner = None
@@ -271,21 +298,31 @@ class _FileWriter:
         self.result.problems.append(problem)
         if self.on_error is OnError.ABORT:
             raise _Abort
+        if problem.record is None:
+            return
         if self.savepoint is not None and problem.record == self.table_owner:
             self.batch.clear()
             self.rows = 0
             self.savepoint.rollback()
             self.savepoint = None
             self.table_owner = None
+        elif self.savepoint is None and problem.record == self.tail_owner:
+            del self.batch[self.tail :]
+            self.tail = len(self.batch)
+            self.tail_owner = None
 
-    def _flush(self) -> None:
-        if not self.batch:
+    def _flush(self, upto: int) -> None:
+        """Write ``batch[:upto]``; the rest (the held-back tail) stays."""
+        if upto <= 0:
             return
-        self.tx.write(self.batch)
+        head, self.batch = self.batch[:upto], self.batch[upto:]
+        self.tx.write(head)
         if self.progress is not None:
-            self.progress(len(self.batch))
-        self.batch = []
-        self.rows = 0
+            self.progress(len(head))
+        self.tail = max(0, self.tail - upto)
+        if not self.batch:
+            self.tail_owner = None
+        self.rows = sum(len(r.rows) for r in self.batch if isinstance(r, DataTable))
 
 
 def ingest_paths(

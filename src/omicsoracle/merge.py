@@ -60,6 +60,38 @@ def is_empty(value: object) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+# Breaks ties between two sources of equal priority when record dates cannot:
+# the earlier in this list wins, so the merge never depends on ingest order.
+SOURCE_RANK = (
+    "geo_soft",
+    "geo_miniml",
+    "geo_series_matrix",
+    "geo_jsonl",
+    "geo_browse_csv",
+    "geo_text_export",
+)
+
+
+def _rank(source: str) -> int:
+    return SOURCE_RANK.index(source) if source in SOURCE_RANK else len(SOURCE_RANK)
+
+
+def _wins(
+    source: str, held_by: str | None, field: str, incoming: dict[str, Any], stored: dict[str, Any]
+) -> bool:
+    if held_by is None or held_by == source:
+        return True  # new field, or the same source's newer version of its record
+    base = field.split(".", 1)[0]
+    new, old = priority(source, base), priority(held_by, base)
+    if new != old:
+        return new > old
+    # Equal priority: the more recently updated record wins, then the fixed rank.
+    new_date, old_date = incoming.get("last_update_date"), stored.get("last_update_date")
+    if new_date and old_date and new_date != old_date:
+        return bool(new_date > old_date)
+    return _rank(source) < _rank(held_by)
+
+
 def merge_series(
     stored: dict[str, Any] | None,
     stored_sources: dict[str, str] | None,
@@ -67,25 +99,33 @@ def merge_series(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Merge an incoming series doc into the stored one.
 
-    Returns the merged doc and, per field, the source its value came from.
+    Returns the merged doc and, per field, the source its value came from
+    (``extra`` is merged key by key, tracked as ``extra.<key>``).
     """
     source = incoming["source"]
-    if stored is None:
-        doc = dict(incoming)
-        sources = {
-            k: source for k, v in incoming.items() if k not in _NOT_MERGED and not is_empty(v)
-        }
-        doc["source"] = _sources_label(sources)
-        return doc, sources
-    doc = dict(stored)
+    doc: dict[str, Any] = dict(stored) if stored is not None else {}
     sources = dict(stored_sources or {})
+    reference = stored or {}
     for field, value in incoming.items():
         if field in _NOT_MERGED or is_empty(value):
             continue
-        held_by = sources.get(field)
-        if held_by is None or priority(source, field) >= priority(held_by, field):
+        if field == "extra":
+            extra = dict(doc.get("extra") or {})
+            for key, item in value.items():
+                name = f"extra.{key}"
+                if not is_empty(item) and _wins(
+                    source, sources.get(name), name, incoming, reference
+                ):
+                    extra[key] = item
+                    sources[name] = source
+            doc["extra"] = extra
+            continue
+        if _wins(source, sources.get(field), field, incoming, reference):
             doc[field] = value
             sources[field] = source
+    for field, value in incoming.items():
+        doc.setdefault(field, value)  # keep the record's shape: [] and {} for empty fields
+    doc["accession"] = incoming["accession"]
     doc["source"] = _sources_label(sources)
     return doc, sources
 

@@ -140,7 +140,7 @@ def test_links_and_deletion(store: Store) -> None:
 
     with store.transaction(None) as tx:
         tx.write([PublicationDeletion(pmids=["33002004"])])
-        assert tx.counts.deleted == {"publication": 1}
+        assert tx.counts.deleted == {"publication": 1, "relationship": 1}
     assert store.get("33002004") is None
     series = store.get("GSE53")
     assert series is not None

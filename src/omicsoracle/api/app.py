@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -23,6 +24,8 @@ from omicsoracle.api.errors import problem
 from omicsoracle.config import Settings
 from omicsoracle.runtime import Runtime
 from omicsoracle.search.base import CursorExpired, InvalidCursor, SearchFilters, SearchRequest
+
+log = logging.getLogger(__name__)
 
 # How often a server notices changes another process (a CLI ingest) committed.
 CATCH_UP_SECONDS = 2.0
@@ -133,6 +136,8 @@ def create_app(settings: Settings) -> FastAPI:
 async def _keep_up(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(CATCH_UP_SECONDS)
-        # A failed catch-up is retried on the next tick; the log keeps the changes.
-        with contextlib.suppress(Exception):
+        try:
             await to_thread.run_sync(runtime.catch_up)
+        except Exception:
+            # Retried on the next tick: the change log keeps what is not indexed yet.
+            log.exception("search index catch-up failed; retrying in %.0f s", CATCH_UP_SECONDS)

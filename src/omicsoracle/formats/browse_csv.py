@@ -23,7 +23,13 @@ from collections.abc import Iterator
 
 from omicsoracle.formats import Format
 from omicsoracle.formats.source import FormatError, Source
-from omicsoracle.formats.text import parse_geo_date, repair_text, split_clean, strip_bom
+from omicsoracle.formats.text import (
+    parse_count,
+    parse_geo_date,
+    repair_text,
+    split_clean,
+    strip_bom,
+)
 from omicsoracle.model import ACCESSION_RE, PMID_RE, Record, Rejected, Relationship, Series
 
 SOURCE = "geo_browse_csv"
@@ -96,7 +102,7 @@ def _series(accession: str, row: list[str], columns: list[tuple[int, str]]) -> S
             setattr(series, _LIST_COLUMNS[column], split_clean(cell, ";"))
         elif column == "Sample Count":
             count = cell.strip()
-            series.n_samples = int(count) if count.isdigit() else None
+            series.n_samples = parse_count(count)
         elif column == "Datasets":
             series.datasets = [
                 gds

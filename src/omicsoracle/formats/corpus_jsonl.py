@@ -16,7 +16,7 @@ import orjson
 
 from omicsoracle.formats import Format
 from omicsoracle.formats.source import Source
-from omicsoracle.formats.text import clean_list, parse_geo_date, repair_text, strip_bom
+from omicsoracle.formats.text import clean_list, parse_count, parse_geo_date, repair_text, strip_bom
 from omicsoracle.model import ACCESSION_RE, PMID_RE, Record, Rejected, Relationship, Series
 
 SOURCE = "geo_jsonl"
@@ -117,13 +117,7 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _as_count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    return parse_count(value)
 
 
 def sniff(head: bytes, filename: str) -> bool:

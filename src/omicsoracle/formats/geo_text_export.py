@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from omicsoracle.formats import Format
 from omicsoracle.formats.source import Source
-from omicsoracle.formats.text import repair_text, split_clean, strip_bom
+from omicsoracle.formats.text import parse_count, repair_text, split_clean, strip_bom
 from omicsoracle.model import ACCESSION_RE, Dataset, Platform, Record, Rejected, Sample, Series
 
 SOURCE = "geo_text_export"
@@ -239,7 +239,7 @@ def _extra(entry: _Entry) -> dict[str, list[str]]:
 
 
 def _int(match: re.Match[str] | None) -> int | None:
-    return int(match[1]) if match else None
+    return parse_count(match[1]) if match else None
 
 
 _SNIFF_TITLE_RE = re.compile(rb"^\d+\.\s+\S", re.MULTILINE)

@@ -27,7 +27,7 @@ from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type stu
 
 from omicsoracle.formats import Format
 from omicsoracle.formats.source import FormatError, Source
-from omicsoracle.formats.text import clean_list, parse_geo_date, repair_text
+from omicsoracle.formats.text import clean_list, parse_count, parse_geo_date, repair_text
 from omicsoracle.model import (
     ACCESSION_RE,
     PMID_RE,
@@ -460,7 +460,7 @@ def _text(elem: Any) -> str | None:
 
 def _as_int(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return parse_count(value)
 
 
 def sniff(head: bytes, filename: str) -> bool:

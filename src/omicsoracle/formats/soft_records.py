@@ -23,6 +23,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 
 from omicsoracle import model
+from omicsoracle.formats.text import parse_count
 
 Fields = dict[str, list[str]]
 """Header lines of one record: normalized key -> values in file order."""
@@ -149,10 +150,9 @@ def declared_rows(fields: Fields) -> int | None:
     """The row count the header declares for the record's data table, if any."""
     for key in ("data_row_count", "feature_count", "row_count"):
         for value in fields.get(key, ()):
-            try:
-                return int(value.strip())
-            except ValueError:
-                continue
+            number = parse_count(value)
+            if number is not None:
+                return number
     return None
 
 
@@ -186,9 +186,8 @@ def _take_int(fields: Fields, key: str) -> int | None:
     raw = _first(fields.get(key))
     if raw is None:
         return None
-    try:
-        number = int(raw.strip())
-    except ValueError:
+    number = parse_count(raw)
+    if number is None:
         return None  # left in extra
     del fields[key]
     return number

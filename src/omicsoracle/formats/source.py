@@ -89,9 +89,14 @@ class Source:
 
     def lines(self) -> Iterator[tuple[int, str]]:
         """(1-based line number, decoded line without its line ending)."""
+        number = 0
         with self.open_binary() as fh:
-            for number, raw in enumerate(fh, start=1):
-                yield number, decode_line(raw.rstrip(b"\r\n"))
+            try:
+                for number, raw in enumerate(fh, start=1):
+                    yield number, decode_line(raw.rstrip(b"\r\n"))
+            except FormatError as exc:
+                # Damage is found while reading the line after the last good one.
+                raise FormatError(exc.path, number + 1, exc.reason) from exc
 
 
 class _CheckedReader(io.RawIOBase):

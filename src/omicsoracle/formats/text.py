@@ -199,3 +199,22 @@ def parse_geo_date(s: str | None) -> str | None:
         return _dt.date(year, month, day).isoformat()
     except ValueError:
         return None
+
+
+# Counts (samples, rows, features) in GEO files. Bounded so a corrupt cell can never
+# become an integer too large for JSON or a database column (orjson stops at 64 bits).
+MAX_COUNT = 10**12
+_COUNT_RE = re.compile(r"[0-9]{1,13}")
+
+
+def parse_count(value: object) -> int | None:
+    """A non-negative count from an int or ASCII-digit string; None when absent or absurd."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _COUNT_RE.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 <= number <= MAX_COUNT else None

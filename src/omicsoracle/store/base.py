@@ -67,6 +67,9 @@ class WriteSession(Protocol):
     def savepoint(self) -> Savepoint:
         """Open a nested transaction (one record and its data table)."""
 
+    def truncate_table(self, owner: str, last_seq: int) -> None:
+        """Drop stored table chunks of ``owner`` after ``last_seq`` (a shorter new table)."""
+
 
 class Store(Protocol):
     """System of record for GEO and PubMed records."""
@@ -95,6 +98,9 @@ class Store(Protocol):
     def max_change_id(self) -> int: ...
 
     def changes_since(self, after_id: int, limit: int) -> list[Change]: ...
+
+    def change_fingerprint(self, change_id: int) -> str | None:
+        """Identity of one change-log row (tells two store histories apart)."""
 
     def affected_series(self, changes: Sequence[Change]) -> tuple[set[str], int]:
         """Series whose search documents these changes alter, and the last change id."""

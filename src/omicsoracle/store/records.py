@@ -101,8 +101,7 @@ def search_docs(conn: Connection, accessions: Sequence[str]) -> list[SearchDoc]:
                 title=d.get("title") or "",
                 summary=d.get("summary") or "",
                 overall_design=d.get("overall_design") or "",
-                organisms=d.get("organisms")
-                or list(dict.fromkeys(sample_organisms.get(acc, []))),
+                organisms=d.get("organisms") or list(dict.fromkeys(sample_organisms.get(acc, []))),
                 types=d.get("types") or [],
                 platforms=d.get("platforms") or [],
                 n_samples=d.get("n_samples")

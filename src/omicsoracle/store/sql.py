@@ -97,6 +97,16 @@ class SqlStore:
         with self._read.connect() as conn:
             return int(conn.execute(text("SELECT coalesce(max(id), 0) FROM changes")).scalar_one())
 
+    def change_fingerprint(self, change_id: int) -> str | None:
+        with self._read.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT id, record_type, accession, op, run_id, at FROM changes WHERE id = :i"
+                ),
+                {"i": change_id},
+            ).first()
+        return None if row is None else "|".join(str(v) for v in row)
+
     def changes_since(self, after_id: int, limit: int) -> list[Change]:
         with self._read.connect() as conn:
             rows = conn.execute(

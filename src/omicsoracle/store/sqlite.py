@@ -31,8 +31,9 @@ def _tune(dbapi_conn: Any, *, read_only: bool) -> None:
     cur.execute(
         "PRAGMA synchronous = NORMAL"
     )  # safe with WAL: no corruption, at most the last commit
-    cur.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache per connection
-    cur.execute("PRAGMA mmap_size = 268435456")
+    # A bounded page cache per connection and no mmap: memory must stay flat however
+    # large the store grows (mmap'd pages would count against the process as it reads).
+    cur.execute("PRAGMA cache_size = -32768")  # 32 MiB
     if read_only:
         cur.execute("PRAGMA query_only = ON")
     cur.close()

@@ -71,6 +71,15 @@ class SqlWriteSession:
         """A nested transaction: lets one record (and its table) be undone alone."""
         return Savepoint(self)
 
+    def truncate_table(self, owner: str, last_seq: int) -> None:
+        """Drop chunks of ``owner``'s table after ``last_seq`` (left by a longer old table)."""
+        gone = self.conn.execute(
+            text("DELETE FROM data_tables WHERE owner = :o AND seq > :s"),
+            {"o": owner, "s": last_seq},
+        ).rowcount
+        if gone:
+            self.counts.bump(self.counts.deleted, "table_chunk", gone)
+
     def write(self, records: Sequence[Record]) -> None:
         """Write one batch. Rejected records are the caller's business and are ignored."""
         groups: dict[type, list[Any]] = {}
@@ -128,6 +137,16 @@ class SqlWriteSession:
                 )
             )
         changed = self._upsert("series", "accession", "series", rows, stored)
+        for key in changed:
+            samples = incoming[key].get("samples") or []
+            if samples:
+                # The series' own sample list is authoritative: drop links it no longer names.
+                self.conn.execute(
+                    text(
+                        "DELETE FROM series_samples WHERE series = :s AND sample NOT IN :keys"
+                    ).bindparams(bindparam("keys", expanding=True)),
+                    {"s": key, "keys": samples},
+                )
         links = [
             {"series": d["accession"], "sample": s}
             for d in incoming.values()
@@ -135,6 +154,44 @@ class SqlWriteSession:
             for s in d.get("samples") or ()
         ]
         self._link_samples(links)
+        self._prune_links(
+            {
+                (d["accession"], d["source"]): set(d.get("pubmed_ids") or ())
+                for d in order
+                if d["source"] in SERIES_LINK_SOURCES
+            }
+        )
+
+    def _prune_links(self, declared: dict[tuple[str, str], set[str]]) -> None:
+        """Delete series-publication links a source no longer declares.
+
+        ``declared`` maps (series, source) to the PMIDs that source names now; a
+        re-ingested record that drops or corrects a PubMed ID takes its old link along.
+        """
+        if not declared:
+            return
+        series = list({k[0] for k in declared})
+        stale = [
+            {"series": s, "pmid": p, "source": src}
+            for s, p, src in self.conn.execute(
+                text(
+                    "SELECT series, pmid, source FROM relationships WHERE series IN :keys"
+                ).bindparams(bindparam("keys", expanding=True)),
+                {"keys": series},
+            )
+            if (s, src) in declared and p not in declared[(s, src)]
+        ]
+        if not stale:
+            return
+        self.conn.execute(
+            text(
+                "DELETE FROM relationships WHERE series = :series AND pmid = :pmid AND source = :source"
+            ),
+            stale,
+        )
+        for link in stale:
+            self._change("relationship", f"{link['series']}|{link['pmid']}", "delete")
+        self.counts.bump(self.counts.deleted, "relationship", len(stale))
 
     def _write_samples(self, records: list[Sample]) -> None:
         changed = self._write_simple(
@@ -202,8 +259,13 @@ class SqlWriteSession:
         for chunk, key in zip(chunks, keys, strict=True):
             payload = orjson.dumps([chunk.columns, chunk.rows])
             digest = content_hash(payload)
-            if stored.get(key) == digest:
+            old = stored.get(key)
+            if old == digest:
+                self.counts.bump(self.counts.unchanged, "table_chunk")
                 continue
+            self.counts.bump(
+                self.counts.inserted if old is None else self.counts.updated, "table_chunk"
+            )
             rows.append(
                 {
                     "owner": chunk.owner,
@@ -225,7 +287,6 @@ class SqlWriteSession:
                 ),
                 rows,
             )
-            self.counts.bump(self.counts.updated, "table_chunk", len(rows))
 
     def _write_publications(self, records: list[Publication]) -> None:
         changed = self._write_simple(
@@ -238,6 +299,7 @@ class SqlWriteSession:
         fresh = [r for r in records if r.pmid in changed]
         if not fresh:
             return
+        self._prune_databank_links(fresh)
         self._delete_children([r.pmid for r in fresh])
         authors = [
             {
@@ -281,6 +343,32 @@ class SqlWriteSession:
                     for (p, k, t), major in terms.items()
                 ],
             )
+
+    def _prune_databank_links(self, records: list[Publication]) -> None:
+        """An article's new version decides which GEO series PubMed links it to."""
+        declared = {r.pmid: set(r.geo_accessions) for r in records}
+        stale = [
+            {"series": s, "pmid": p}
+            for s, p in self.conn.execute(
+                text(
+                    "SELECT series, pmid FROM relationships WHERE source = 'pubmed_databank' "
+                    "AND pmid IN :keys"
+                ).bindparams(bindparam("keys", expanding=True)),
+                {"keys": list(declared)},
+            )
+            if s not in declared[p]
+        ]
+        if stale:
+            self.conn.execute(
+                text(
+                    "DELETE FROM relationships WHERE series = :series AND pmid = :pmid "
+                    "AND source = 'pubmed_databank'"
+                ),
+                stale,
+            )
+            for link in stale:
+                self._change("relationship", f"{link['series']}|{link['pmid']}", "delete")
+            self.counts.bump(self.counts.deleted, "relationship", len(stale))
 
     def _write_relationships(self, records: list[Relationship]) -> None:
         unique = {(r.series, r.pmid, r.source): r for r in records}
@@ -345,6 +433,7 @@ class SqlWriteSession:
             )
             for series, pmid in links:
                 self._change("relationship", f"{series}|{pmid}", "delete")
+            self.counts.bump(self.counts.deleted, "relationship", len(links))
         if present:
             gone = list(present)
             self._delete_children(gone)
@@ -482,6 +571,10 @@ class Savepoint:
         self._tx.rollback()
         self._session.counts = self._saved
         self._session._changes.clear()
+
+
+# Series record sources whose PubMed IDs arrive as Relationship rows of the same source.
+SERIES_LINK_SOURCES = frozenset({"geo_soft", "geo_miniml", "geo_series_matrix", "geo_browse_csv"})
 
 
 def _no_columns(_record: object) -> dict[str, Any]:

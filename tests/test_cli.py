@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import orjson
@@ -158,7 +159,7 @@ def test_reindex_backup_and_upgrade(settings: Settings, tmp_path: Path) -> None:
     assert found["results"][0]["accession"] == "GSE100007"
     target = tmp_path / "backup.sqlite"
     assert runner.invoke(app, ["backup", str(target)], env=env).exit_code == 0
-    with sqlite3.connect(target) as conn:
+    with closing(sqlite3.connect(target)) as conn:
         assert conn.execute("SELECT count(*) FROM samples").fetchone() == (52,)
 
 
@@ -192,9 +193,9 @@ def test_restored_backup_rebuilds_the_index(settings: Settings, tmp_path: Path) 
     shutil.copy(saved, store_file)
     # A new ingest after the restore reuses the change ids the index already applied.
     runner.invoke(app, ["ingest", str(DATA / "soft" / "GSE94489_family.soft.gz")], env=env)
-    found = orjson.loads(
-        runner.invoke(app, ["search", "GSE94489 GSE93431", "--json"], env=env).stdout
-    )
+    searched = runner.invoke(app, ["search", "GSE94489 GSE93431", "--json"], env=env)
+    assert searched.exit_code == 0, (searched.output, searched.exception)
+    found = orjson.loads(searched.stdout)
     accessions = {r["accession"] for r in found["results"]}
     assert "GSE94489" in accessions
     assert "GSE93431" not in accessions  # gone with the restore

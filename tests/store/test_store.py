@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,6 @@ def test_backup_is_a_consistent_copy(store: Store, tmp_path: Path) -> None:
         tx.write([_jsonl_series()])
     target = tmp_path / "copy" / "backup.sqlite"
     store.backup(target)
-    with sqlite3.connect(target) as conn:
+    with closing(sqlite3.connect(target)) as conn:
         assert conn.execute("SELECT count(*) FROM series").fetchone() == (1,)
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

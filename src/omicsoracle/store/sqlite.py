@@ -7,6 +7,7 @@ a pool of read-only connections (readers never block on the writer in WAL).
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,8 @@ class SQLiteStore(SqlStore):
             raise ValueError("the SQLite store needs a file path (readers and writer share it)")
         self.path = Path(database)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(self.path) as conn:
+        # sqlite3's context manager commits but never closes: close explicitly.
+        with closing(sqlite3.connect(self.path)) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
         super().__init__(
             url,

@@ -1,0 +1,150 @@
+"""The search pipeline shared by both engines.
+
+parse -> plan (against the snapshot's vocabulary) -> engine executes the plan on one
+snapshot (page + total + facets in as few native calls as it can) -> snippets for the
+shown rows only -> response with a cursor bound to that snapshot. Engines implement
+only :class:`Snapshot` and how to find the current / a pinned one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from omicsoracle.query import parse_query
+from omicsoracle.search.base import (
+    FACET_NAMES,
+    FacetCount,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+    SortOrder,
+)
+from omicsoracle.search.cursor import CursorCodec, CursorState, load_secret
+from omicsoracle.search.document import SearchDoc
+from omicsoracle.search.fields import SAMPLE_BUCKETS, UNKNOWN
+from omicsoracle.search.plan import Plan, Planner
+from omicsoracle.search.snippets import make_snippet
+from omicsoracle.search.spelling import VocabularySource
+
+FACET_SIZES = {"organism": 20, "type": 25, "platform": 20, "year": 100, "samples": 8}
+_SAMPLE_ORDER = {label: i for i, (_, label) in enumerate(SAMPLE_BUCKETS)}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One hit as an engine returns it: display payload, score, sort key."""
+
+    show: bytes
+    score: float
+    key: int | float
+
+
+@dataclass(frozen=True)
+class Page:
+    """What executing a plan yields: the rows, the match count and raw facet counts."""
+
+    rows: Sequence[Row]
+    total: int
+    facets: dict[str, dict[str, int]]
+
+
+class Snapshot(Protocol):
+    """A consistent, immutable view of one index generation."""
+
+    generation: int
+
+    def vocabulary(self) -> VocabularySource:
+        """Document frequencies for the planner's spelling checks."""
+        ...
+
+    def execute(self, plan: Plan, sort: SortOrder, after: CursorState | None, limit: int) -> Page:
+        """Rows after ``after`` (None: first page), total and facets over all matches."""
+        ...
+
+
+def order_facets(raw: dict[str, dict[str, int]]) -> dict[str, tuple[FacetCount, ...]]:
+    """Sort and trim raw facet counts for display; zero counts are dropped."""
+    out: dict[str, tuple[FacetCount, ...]] = {}
+    for name in FACET_NAMES:
+        counts = {k: v for k, v in raw.get(name, {}).items() if v > 0}
+        if name == "samples":
+            keys = sorted(counts, key=lambda k: _SAMPLE_ORDER.get(k, len(_SAMPLE_ORDER)))
+        elif name == "year":
+            keys = sorted(counts, key=lambda k: (k == UNKNOWN, -int(k) if k.isdigit() else 0))
+        else:
+            keys = sorted(counts, key=lambda k: (-counts[k], k))
+        out[name] = tuple(FacetCount(k, counts[k]) for k in keys[: FACET_SIZES[name]])
+    return out
+
+
+def _hit(row: Row, plan: Plan) -> SearchHit:
+    show: dict[str, Any] = orjson.loads(row.show)
+    return SearchHit(
+        accession=show["a"],
+        title=show["t"],
+        snippet=make_snippet(show["s"], show["t"], plan.highlight),
+        organisms=tuple(show["o"]),
+        types=tuple(show["y"]),
+        platforms=tuple(show["p"]),
+        n_samples=show["n"],
+        release_date=show["d"],
+        pubmed_ids=tuple(show["m"]),
+        score=round(float(row.score), 6),
+    )
+
+
+class SnapshotIndex(ABC):
+    """Base for engines: the SearchIndex.search pipeline over engine snapshots."""
+
+    name: str = ""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._codec = CursorCodec(self.name, load_secret(directory))
+
+    @abstractmethod
+    def current_snapshot(self) -> Snapshot:
+        """The newest committed snapshot (remembered for later cursors)."""
+
+    @abstractmethod
+    def pinned_snapshot(self, generation: int) -> Snapshot:
+        """The snapshot a cursor started on; CursorExpired when it is gone."""
+
+    @abstractmethod
+    def apply(self, docs: Sequence[SearchDoc], deleted: Sequence[str], upto_change_id: int) -> None:
+        """See SearchIndex.apply."""
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """Run one search (see SearchIndex.search)."""
+        state = None if request.cursor is None else self._codec.decode(request, request.cursor)
+        parsed = parse_query(request.query)
+        snapshot = (
+            self.pinned_snapshot(state.generation) if state is not None else self.current_snapshot()
+        )
+        plan = Planner(snapshot.vocabulary()).plan(request, parsed)
+        if plan.impossible:
+            page = Page(rows=(), total=0, facets={})
+        else:
+            page = snapshot.execute(plan, request.sort, state, request.limit)
+        done = (state.offset if state else 0) + len(page.rows)
+        next_cursor = None
+        if page.rows and done < page.total:
+            last = page.rows[-1]
+            next_cursor = self._codec.encode(
+                request, CursorState(snapshot.generation, done, last.key)
+            )
+        return SearchResponse(
+            query=request.query,
+            total=page.total,
+            results=tuple(_hit(row, plan) for row in page.rows),
+            facets=order_facets(page.facets),
+            next_cursor=next_cursor,
+            did_you_mean=plan.did_you_mean,
+            interpreted=plan.interpreted,
+        )

@@ -1,0 +1,270 @@
+"""From a parsed query to an engine-neutral match plan.
+
+Both engines compile the same :class:`Plan`, which is what makes their match sets
+identical: a series matches when it satisfies every required clause, no excluded
+clause, every tag filter and every numeric range. A clause is satisfied by any of its
+alternatives: a run of stems in one text field (a phrase when longer than one), a tag
+(organism/type), or an ID. Weights only affect ranking.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from omicsoracle.model import ACCESSION_RE
+from omicsoracle.query import ParsedQuery
+from omicsoracle.search.analysis import STOPWORDS, stem, stem_words, words
+from omicsoracle.search.base import SearchFilters, SearchRequest
+from omicsoracle.search.fields import tag
+from omicsoracle.search.spelling import Correction, VocabularySource, correct
+from omicsoracle.search.synonyms import MAX_KEY_LEN, Entry, canonical_organism, lexicon, types_for
+
+# Ranking weights of the kinds of alternative (the text field weights live in the
+# engines). A synonym is as good as the typed word; a spelling guess is worth less so
+# an exact rare word still wins; a tag match (organism/type) is a mild signal on top.
+SYNONYM_WEIGHT = 1.0
+SAFE_ABBREVIATION_WEIGHT = 0.8
+CORRECTION_WEIGHT = 0.6
+TAG_WEIGHT = 0.5
+BOOST_TAG_WEIGHT = 0.3
+MAX_ALTERNATIVES = 16
+_EDGE_PUNCT_RE = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+@dataclass(frozen=True)
+class Alt:
+    """A run of stems that must appear contiguously in one text field."""
+
+    stems: tuple[str, ...]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One concept of the query: satisfied by any alternative, tag or id."""
+
+    label: str
+    alts: tuple[Alt, ...] = ()
+    tags: tuple[tuple[str, float], ...] = ()
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything an engine needs to match, rank and highlight."""
+
+    required: tuple[Clause, ...] = ()
+    excluded: tuple[Clause, ...] = ()
+    tag_filters: tuple[tuple[str, ...], ...] = ()  # AND of OR-sets
+    sample_ranges: tuple[tuple[int | None, int | None], ...] = ()
+    year_ranges: tuple[tuple[int | None, int | None], ...] = ()
+    boost_tags: tuple[tuple[str, float], ...] = ()
+    exact_ids: tuple[str, ...] = ()  # the series with these accessions rank first
+    highlight: frozenset[str] = frozenset()
+    impossible: bool = False  # contradictory filters: nothing can match
+    did_you_mean: str | None = None
+    interpreted: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Group:
+    """One typed term: its folded words and stems (several for "triple-negative")."""
+
+    typed: str
+    words: list[str]
+    stems: list[str]
+    correction: Correction | None = None
+
+
+def _dedup_alts(alts: list[Alt]) -> tuple[Alt, ...]:
+    best: dict[tuple[str, ...], float] = {}
+    for alt in alts:
+        if alt.stems and alt.weight > best.get(alt.stems, -1.0):
+            best[alt.stems] = alt.weight
+    return tuple(Alt(s, w) for s, w in list(best.items())[:MAX_ALTERNATIVES])
+
+
+def _entry_clause(entry: Entry, label: str, via_abbreviation: bool) -> tuple[Clause, list[str]]:
+    alts = [Alt(a, SYNONYM_WEIGHT) for a in entry.alternatives]
+    if via_abbreviation:
+        alts += [Alt(a, SYNONYM_WEIGHT) for a in entry.abbreviations]
+    elif not entry.ambiguous:
+        alts += [Alt(a, SAFE_ABBREVIATION_WEIGHT) for a in entry.abbreviations]
+    tags: list[tuple[str, float]] = []
+    if entry.organism:
+        tags.append((tag("organism", entry.organism), TAG_WEIGHT))
+    if entry.types_match:
+        tags += [(tag("type", t), TAG_WEIGHT) for t in entry.types]
+    shown = [entry.name] if entry.kind != "variant" else []
+    shown += [" ".join(a.stems) for a in alts]
+    return Clause(label, _dedup_alts(alts), tuple(tags)), shown
+
+
+def _match_lexicon(groups: list[_Group], i: int) -> tuple[Entry, int, bool] | None:
+    """Longest lexicon key starting at group ``i``: (entry, groups used, via abbrev)."""
+    table = lexicon()
+    best: tuple[Entry, int, bool] | None = None
+    key: list[str] = []
+    for j in range(i, len(groups)):
+        g = groups[j]
+        # A word the index does not know is matched by its best correction.
+        c = g.correction
+        key += [stem(c.candidates[0])] if c is not None and c.replace else g.stems
+        if len(key) > MAX_KEY_LEN:
+            break
+        for item in table.get(tuple(key), ()):
+            if item.exact is not None:
+                typed = _EDGE_PUNCT_RE.sub("", " ".join(x.typed for x in groups[i : j + 1]))
+                if typed != item.exact:
+                    continue
+            is_abbrev = tuple(key) in item.entry.abbreviations
+            best = (item.entry, j - i + 1, is_abbrev)
+            break
+    return best
+
+
+class Planner:
+    """Builds a Plan for one request against one snapshot's vocabulary."""
+
+    def __init__(self, source: VocabularySource):
+        self.source = source
+
+    def plan(self, request: SearchRequest, parsed: ParsedQuery) -> Plan:
+        """Compile the parsed query and both filter sets into a Plan."""
+        expansions: dict[str, list[str]] = {}
+        corrections: dict[str, list[str]] = {}
+        required: list[Clause] = []
+        exact_ids: tuple[str, ...] = ()
+        boost: list[tuple[str, float]] = []
+        if parsed.ids:
+            lowered = tuple(i.lower() for i in parsed.ids)
+            numeric = [Alt((i,)) for i in lowered if i.isdigit()]
+            required.append(Clause(" ".join(parsed.ids), tuple(numeric), ids=lowered))
+            exact_ids = tuple(i for i in lowered if not i.isdigit())
+        groups = self._groups(parsed.terms)
+        content = [g for g in groups if not all(w in STOPWORDS for w in g.words)]
+        i = 0
+        while i < len(groups):
+            g = groups[i]
+            hit = _match_lexicon(groups, i)
+            if hit is not None:
+                entry, used, via_abbrev = hit
+                label = " ".join(x.typed for x in groups[i : i + used])
+                clause, shown = _entry_clause(entry, label, via_abbrev)
+                required.append(clause)
+                expansions[label] = shown
+                if entry.kind == "assay" and not entry.types_match:
+                    boost += [(tag("type", t), BOOST_TAG_WEIGHT) for t in entry.types]
+                for x in groups[i : i + used]:
+                    if x.correction:
+                        corrections[x.words[0]] = list(x.correction.candidates)
+                i += used
+                continue
+            i += 1
+            if content and all(w in STOPWORDS for w in g.words):
+                continue
+            required.append(self._term_clause(g, corrections))
+        for phrase in parsed.phrases:
+            stems = tuple(stem_words(words(phrase)))
+            if stems:
+                required.append(Clause(phrase, (Alt(stems),)))
+        excluded = []
+        for text in parsed.excluded:
+            stems = tuple(stem_words(words(text)))
+            if stems:
+                excluded.append(Clause(text, (Alt(stems),)))
+        tag_filters, samples, years, impossible = _filters(request.filters, parsed.filters)
+        highlight = frozenset(s for c in required for a in c.alts for s in a.stems)
+        did_you_mean = _did_you_mean(parsed.text, groups) if corrections else None
+        merged = {k: v for k, v in (("request", request.filters.to_dict()),
+                                    ("query", parsed.filters.to_dict())) if v}  # fmt: skip
+        interpreted: dict[str, Any] = {
+            "terms": list(parsed.terms), "phrases": list(parsed.phrases),
+            "excluded": list(parsed.excluded), "ids": list(parsed.ids), "filters": merged,
+            "expansions": expansions, "corrections": corrections, "ignored": list(parsed.ignored),
+        }  # fmt: skip
+        return Plan(
+            required=tuple(required), excluded=tuple(excluded), tag_filters=tag_filters,
+            sample_ranges=samples, year_ranges=years, boost_tags=tuple(dict.fromkeys(boost)),
+            exact_ids=exact_ids, highlight=highlight, impossible=impossible,
+            did_you_mean=did_you_mean, interpreted=interpreted,
+        )  # fmt: skip
+
+    def _groups(self, terms: tuple[str, ...]) -> list[_Group]:
+        groups = []
+        for typed in terms:
+            ws = words(typed)
+            if not ws:
+                continue
+            g = _Group(typed, ws, stem_words(ws))
+            if len(ws) == 1 and ws[0] not in STOPWORDS:
+                g.correction = correct(ws[0], g.stems[0], self.source)
+            groups.append(g)
+        return groups
+
+    def _term_clause(self, g: _Group, corrections: dict[str, list[str]]) -> Clause:
+        alts: list[Alt] = []
+        c = g.correction
+        if c is None or not c.replace:
+            alts.append(Alt(tuple(g.stems)))
+        if c is not None:
+            corrections[c.word] = list(c.candidates)
+            weight = SYNONYM_WEIGHT if c.replace else CORRECTION_WEIGHT
+            alts += [Alt((stem(cand),), weight) for cand in c.candidates]
+        ids: tuple[str, ...] = ()
+        bare = _EDGE_PUNCT_RE.sub("", g.typed).upper()
+        if ACCESSION_RE.match(bare):
+            ids = (bare.lower(),)
+        return Clause(g.typed, _dedup_alts(alts), ids=ids)
+
+
+def _filters(
+    *sources: SearchFilters,
+) -> tuple[
+    tuple[tuple[str, ...], ...],
+    tuple[tuple[int | None, int | None], ...],
+    tuple[tuple[int | None, int | None], ...],
+    bool,
+]:
+    """AND the filter sets: each field of each source is its own constraint."""
+    tags: list[tuple[str, ...]] = []
+    samples: list[tuple[int | None, int | None]] = []
+    years: list[tuple[int | None, int | None]] = []
+    impossible = False
+    for f in sources:
+        if f.organism:
+            tags.append(
+                tuple(dict.fromkeys(tag("organism", canonical_organism(v)) for v in f.organism))
+            )
+        if f.type:
+            tags.append(tuple(dict.fromkeys(tag("type", t) for v in f.type for t in types_for(v))))
+        if f.platform:
+            tags.append(
+                tuple(dict.fromkeys(tag("platform", v.strip().upper()) for v in f.platform))
+            )
+        if f.raw_data:
+            tags.append(
+                tuple(dict.fromkeys(tag("raw_data", v.strip().upper()) for v in f.raw_data))
+            )
+        for lo, hi, out in (
+            (f.min_samples, f.max_samples, samples),
+            (f.year_from, f.year_to, years),
+        ):
+            if lo is None and hi is None:
+                continue
+            if lo is not None and hi is not None and lo > hi:
+                impossible = True
+            out.append((lo, hi))
+    return tuple(tags), tuple(samples), tuple(years), impossible
+
+
+def _did_you_mean(text: str, groups: list[_Group]) -> str | None:
+    out = text
+    for g in groups:
+        if g.correction is None:
+            continue
+        pattern = re.compile(r"(?<!\w)" + re.escape(_EDGE_PUNCT_RE.sub("", g.typed)) + r"(?!\w)")
+        out = pattern.sub(g.correction.candidates[0], out, count=1)
+    return out if out != text else None

@@ -1,0 +1,421 @@
+"""The default engine: tantivy (BM25, Rust) over the shared analyzed text.
+
+Layout: one tantivy index in ``directory``. Text fields hold the analyzer's output
+(space-joined stems) under a whitespace tokenizer, so tantivy never re-analyzes;
+queries are built as Query objects from the plan, never parsed from user text.
+Facet fields are raw fast fields (one ``aggregate`` call per search); the display
+payload is one stored bytes field, fetched for the shown page only.
+
+Concurrency: the IndexWriter is opened inside apply()/clear() and released after the
+commit, because the CLI ingest and the server share the directory and tantivy allows
+one writer. The applied change id and a generation counter live in a meta document
+committed with the data, so they are atomic with it. Readers reload manually when
+``meta.json`` changes (cheap stat per search), and keep recent searchers so cursors
+page the snapshot they started on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import orjson
+import tantivy
+
+from omicsoracle.search.cursor import CursorState, SnapshotCache
+from omicsoracle.search.document import SearchDoc
+from omicsoracle.search.engine import Page, Row, Snapshot, SnapshotIndex
+from omicsoracle.search.fields import (
+    ALL_TAG,
+    SAMPLE_BUCKETS,
+    TEXT_FIELDS,
+    UNKNOWN,
+    IndexedDoc,
+    index_doc,
+)
+from omicsoracle.search.plan import Alt, Clause, Plan
+from omicsoracle.search.spelling import SpellingVocabulary
+
+# Field weights, tuned with bench/relevance.py on the dev topics and their realistic
+# phrasings (grid and numbers in that module's docstring: a flat optimum for any
+# title >= summary > design; 4:1 title-heavy and equal weights both scored lower).
+# Title matches are the strongest evidence a series is *about* the topic; summaries
+# mention topics in passing; design/extra text mostly describe samples.
+FIELD_WEIGHTS = {"title": 2.0, "summary": 1.0, "design": 0.5, "extra": 0.3}
+EXACT_ID_BOOST = 1000.0  # an accession typed as the query ranks its own series first
+ID_MATCH_SCORE = 1.0
+META_ACC = "__meta__"
+SCHEMA_VERSION = 2  # an index written with another version is rebuilt from change 0
+WRITER_HEAP = 256_000_000
+WRITER_LOCK_TIMEOUT = 120.0  # seconds to wait for another process's writer
+_WS = "ws"
+_SORT_FIELDS = {"date": "date_key", "samples": "samples_key"}
+# "body" = all text fields joined by this token. Query stems are alphanumeric, so no
+# phrase can match across it: matching on body is matching in any one field, at the
+# cost of one posting list instead of four. Used for the unscored facet/count pass.
+_FIELD_BREAK = "|"
+# Facets run on a second core while the page is scored: tantivy releases the GIL.
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tantivy-facets")
+
+
+def _schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    for name in (*TEXT_FIELDS, "body"):
+        sb.add_text_field(name, tokenizer_name=_WS, index_option="position")
+    # Not positional: only document frequencies / membership are ever asked of these.
+    sb.add_text_field("words", tokenizer_name=_WS, index_option="basic")
+    sb.add_text_field("tags", tokenizer_name=_WS, index_option="basic")
+    sb.add_text_field("ids", tokenizer_name=_WS, index_option="basic")
+    sb.add_text_field("acc", tokenizer_name="raw", index_option="basic")
+    for name in ("organism", "type", "platform"):
+        sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    for name in ("year", "n_samples", "date_key", "samples_key", "bucket"):
+        sb.add_integer_field(name, fast=True)
+    sb.add_bytes_field("show", stored=True)
+    return sb.build()
+
+
+def _document(ix: IndexedDoc) -> tantivy.Document:
+    doc = tantivy.Document()
+    for name in TEXT_FIELDS:
+        doc.add_text(name, ix.texts[name])
+    doc.add_text("body", f" {_FIELD_BREAK} ".join(ix.texts[name] for name in TEXT_FIELDS))
+    doc.add_text("words", ix.words)
+    doc.add_text("tags", " ".join(ix.tags))
+    doc.add_text("ids", " ".join(ix.ids))
+    doc.add_text("acc", ix.accession)
+    for name, values in (
+        ("organism", ix.organisms),
+        ("type", ix.types),
+        ("platform", ix.platforms),
+    ):
+        for value in values:
+            doc.add_text(name, value)
+    if ix.year is not None:
+        doc.add_integer("year", ix.year)
+    if ix.n_samples is not None:
+        doc.add_integer("n_samples", ix.n_samples)
+    doc.add_integer("date_key", ix.date_key)
+    doc.add_integer("samples_key", ix.samples_key)
+    doc.add_integer("bucket", ix.samples_bucket)
+    doc.add_bytes("show", ix.show)
+    return doc
+
+
+def _aggs() -> dict[str, Any]:
+    def terms(field: str, size: int, missing: bool = True) -> dict[str, Any]:
+        spec: dict[str, Any] = {"field": field, "size": size}
+        if missing:
+            spec["missing"] = UNKNOWN
+        return {"terms": spec}
+
+    return {
+        "organism": terms("organism", 20),
+        "type": terms("type", 25),
+        "platform": terms("platform", 20),
+        "year": terms("year", 200, missing=False),
+        "bucket": terms("bucket", 16, missing=False),
+    }
+
+
+_AGGS = _aggs()
+
+
+def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes:
+    value = searcher.doc(address).get_first("show")
+    if value is None:  # every document is written with it; guard against foreign indexes
+        raise ValueError("index document without a stored payload")
+    return bytes(value)
+
+
+class TantivySnapshot:
+    """One searcher (an immutable segment set) plus what the planner needs from it."""
+
+    def __init__(self, index: TantivyIndex, searcher: tantivy.Searcher, meta: dict[str, int]):
+        self._ix = index
+        self.searcher = searcher
+        self.generation = meta["generation"]
+        self.applied = meta["applied"]
+        self._spelling: SpellingVocabulary | None = None
+        self._lock = threading.Lock()
+
+    # --- VocabularySource ---------------------------------------------------------
+    def vocabulary(self) -> TantivySnapshot:
+        """This snapshot answers the planner's vocabulary questions itself."""
+        return self
+
+    def word_doc_freq(self, word: str) -> int:
+        """Series containing the surface word."""
+        return int(self.searcher.doc_freq("words", word))
+
+    def stem_doc_freq(self, stem: str) -> int:
+        """Sum over the text fields of the series containing the stem."""
+        return sum(int(self.searcher.doc_freq(f, stem)) for f in TEXT_FIELDS)
+
+    def spelling(self) -> SpellingVocabulary:
+        """All surface words with document frequencies (loaded on first need)."""
+        with self._lock:
+            if self._spelling is None:
+                self._spelling = SpellingVocabulary(self.searcher.terms_with_prefix("words", ""))
+            return self._spelling
+
+    # --- execution ------------------------------------------------------------------
+    def execute(self, plan: Plan, sort: str, after: CursorState | None, limit: int) -> Page:
+        """Top rows (one search), total and facets (one aggregate) for the plan."""
+        query = self._ix.compile(plan)
+        facets = _POOL.submit(self._facets, self._ix.compile(plan, scored=False))
+        if sort == "relevance":
+            offset = after.offset if after is not None else 0
+            result = self.searcher.search(query, limit, count=False, offset=offset)
+        else:
+            field = _SORT_FIELDS[sort]
+            paged = query
+            if after is not None and isinstance(after.key, int):
+                # Keyset: sort keys are unique, so "below the last key" is exact.
+                below = tantivy.Query.range_query(
+                    self._ix.schema, field, tantivy.FieldType.Integer, None, after.key,
+                    include_upper=False,
+                )  # fmt: skip
+                paged = tantivy.Query.boolean_query(
+                    [(tantivy.Occur.Must, query), (tantivy.Occur.Must, below)]
+                )
+            result = self.searcher.search(
+                paged, limit, count=False, order_by_field=field, order=tantivy.Order.Desc
+            )
+        rows = []
+        for key, address in result.hits:
+            show = _stored(self.searcher, address)
+            score = float(key) if sort == "relevance" else 0.0
+            rows.append(Row(show=show, score=score, key=key))
+        total, counts = facets.result()
+        return Page(rows=rows, total=total, facets=counts)
+
+    def _facets(self, query: tantivy.Query) -> tuple[int, dict[str, dict[str, int]]]:
+        agg = self.searcher.aggregate(query, _AGGS)
+
+        def counts(name: str) -> dict[str, int]:
+            return {
+                str(b["key"]): int(b["doc_count"]) for b in agg.get(name, {}).get("buckets", [])
+            }
+
+        buckets = counts("bucket")
+        total = sum(buckets.values())  # every series has exactly one sample bucket
+        samples = {
+            (SAMPLE_BUCKETS[int(k)][1] if int(k) < len(SAMPLE_BUCKETS) else UNKNOWN): v
+            for k, v in buckets.items()
+        }
+        years = counts("year")
+        years[UNKNOWN] = total - sum(years.values())
+        facets = {
+            "organism": counts("organism"), "type": counts("type"),
+            "platform": counts("platform"), "year": years, "samples": samples,
+        }  # fmt: skip
+        return total, facets
+
+
+class TantivyIndex(SnapshotIndex):
+    """SearchIndex on tantivy; see the module docstring."""
+
+    name = "tantivy"
+
+    def __init__(self, directory: Path):
+        super().__init__(directory)
+        self.schema = _schema()
+        self.index = self._open()
+        self.index.register_tokenizer(
+            _WS, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+        )
+        self.index.config_reader(reload_policy="Manual")
+        self._snapshots: SnapshotCache[TantivySnapshot] = SnapshotCache()
+        self._current: TantivySnapshot | None = None
+        self._meta_stamp: tuple[int, int, int] | None = None
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+
+    def _open(self) -> tantivy.Index:
+        # An index written by another version of this module (other fields, or another
+        # SCHEMA_VERSION) is started over: its applied id is then 0, so the ingest
+        # catch-up reindexes everything instead of searching a mismatched index.
+        path = str(self.directory)
+        try:
+            index = tantivy.Index(self.schema, path=path, reuse=True)
+        except ValueError as exc:
+            if "schema does not match" not in str(exc):
+                raise
+            return tantivy.Index(self.schema, path=path, reuse=False)
+        searcher = index.searcher()
+        hits = searcher.search(tantivy.Query.term_query(self.schema, "acc", META_ACC), 1).hits
+        if hits and orjson.loads(_stored(searcher, hits[0][1])).get("schema") != SCHEMA_VERSION:
+            index = tantivy.Index(self.schema, path=path, reuse=False)
+        return index
+
+    # --- snapshots -----------------------------------------------------------------
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = (self.directory / "meta.json").stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _read_meta(self, searcher: tantivy.Searcher) -> dict[str, int]:
+        query = tantivy.Query.term_query(self.schema, "acc", META_ACC)
+        hits = searcher.search(query, 1, count=False).hits
+        if not hits:
+            return {"applied": 0, "generation": 0}
+        meta = orjson.loads(_stored(searcher, hits[0][1]))
+        return {"applied": int(meta["applied"]), "generation": int(meta["generation"])}
+
+    def current_snapshot(self) -> TantivySnapshot:
+        """Newest committed snapshot; reloads when another process committed."""
+        with self._lock:
+            stamp = self._stamp()
+            if self._current is None or stamp != self._meta_stamp:
+                self.index.reload()
+                searcher = self.index.searcher()
+                snap = TantivySnapshot(self, searcher, self._read_meta(searcher))
+                if self._current is None or snap.generation != self._current.generation:
+                    self._current = snap
+                    self._snapshots.put(snap.generation, snap)
+                self._meta_stamp = stamp
+            return self._current
+
+    def pinned_snapshot(self, generation: int) -> Snapshot:
+        """The snapshot a cursor started on, or CursorExpired."""
+        snap = self._snapshots.get(generation)
+        if snap is not None:
+            return snap
+        current = self.current_snapshot()
+        if current.generation == generation:
+            return current
+        return self._snapshots.require(generation)
+
+    def refresh(self) -> None:
+        """Pick up commits made by another process."""
+        with self._lock:
+            self._meta_stamp = None
+        self.current_snapshot()
+
+    # --- queries -------------------------------------------------------------------
+    def _text(self, alt: Alt, weight: float, scored: bool) -> tantivy.Query:
+        if not scored:
+            if len(alt.stems) == 1:
+                return tantivy.Query.term_query(self.schema, "body", alt.stems[0])
+            return tantivy.Query.phrase_query(self.schema, "body", list(alt.stems))
+        subs = []
+        for field, boost in FIELD_WEIGHTS.items():
+            if len(alt.stems) == 1:
+                q = tantivy.Query.term_query(self.schema, field, alt.stems[0])
+            else:
+                q = tantivy.Query.phrase_query(self.schema, field, list(alt.stems))
+            subs.append((tantivy.Occur.Should, tantivy.Query.boost_query(q, boost * weight)))
+        return tantivy.Query.boolean_query(subs)
+
+    def _const(self, field: str, value: str, score: float) -> tantivy.Query:
+        return tantivy.Query.const_score_query(
+            tantivy.Query.term_query(self.schema, field, value), score
+        )
+
+    def _clause(self, clause: Clause, scored: bool) -> tantivy.Query:
+        subs = [(tantivy.Occur.Should, self._text(a, a.weight, scored)) for a in clause.alts]
+        subs += [(tantivy.Occur.Should, self._const("tags", t, w)) for t, w in clause.tags]
+        subs += [(tantivy.Occur.Should, self._const("ids", i, ID_MATCH_SCORE)) for i in clause.ids]
+        return tantivy.Query.boolean_query(subs)
+
+    def _range(self, field: str, lo: int | None, hi: int | None) -> tantivy.Query:
+        q = tantivy.Query.range_query(self.schema, field, tantivy.FieldType.Integer, lo, hi)
+        return tantivy.Query.const_score_query(q, 0.0)
+
+    def compile(self, plan: Plan, scored: bool = True) -> tantivy.Query:
+        """The plan as one tantivy Query (filters score 0, so they never reorder).
+
+        ``scored=False`` gives the same match set over the single body field, for
+        counting and facets where scores are not needed.
+        """
+        must, should, must_not = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
+        subs = [(must, self._clause(c, scored)) for c in plan.required]
+        if not subs:
+            subs.append((must, self._const("tags", ALL_TAG, 0.0)))
+        subs += [(must_not, self._clause(c, scored)) for c in plan.excluded]
+        for values in plan.tag_filters:
+            q = tantivy.Query.term_set_query(self.schema, "tags", list(values))
+            subs.append((must, tantivy.Query.const_score_query(q, 0.0)))
+        subs += [(must, self._range("n_samples", lo, hi)) for lo, hi in plan.sample_ranges]
+        subs += [(must, self._range("year", lo, hi)) for lo, hi in plan.year_ranges]
+        if scored:
+            subs += [(should, self._const("tags", t, w)) for t, w in plan.boost_tags]
+            subs += [
+                (should, self._const("acc", i.upper(), EXACT_ID_BOOST)) for i in plan.exact_ids
+            ]
+        return tantivy.Query.boolean_query(subs)
+
+    # --- writing -------------------------------------------------------------------
+    def _writer(self) -> tantivy.IndexWriter:
+        deadline = time.monotonic() + WRITER_LOCK_TIMEOUT
+        while True:
+            try:
+                return self.index.writer(WRITER_HEAP, 1)
+            except ValueError as exc:  # LockBusy: another process is writing
+                if "Lock" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _commit(self, fill: Any, applied: int) -> None:
+        with self._write_lock:
+            writer = self._writer()
+            try:
+                self.index.reload()  # we hold the lock: the newest meta is final
+                meta = self._read_meta(self.index.searcher())
+                fill(writer)
+                writer.delete_documents_by_term("acc", META_ACC)
+                payload = {"applied": applied, "generation": meta["generation"] + 1,
+                           "schema": SCHEMA_VERSION}  # fmt: skip
+                writer.add_document(tantivy.Document(acc=META_ACC, show=orjson.dumps(payload)))
+                writer.commit()
+                writer.wait_merging_threads()
+            except BaseException:
+                writer.rollback()
+                raise
+        # Open the new snapshot lazily, on the next read: a catch-up commits many
+        # times in a row, and pinning a searcher per commit would keep every
+        # merged-away segment alive (memory and disk) until the cache evicts it.
+        with self._lock:
+            self._meta_stamp = None
+            self._current = None
+
+    def apply(self, docs: Sequence[SearchDoc], deleted: Sequence[str], upto_change_id: int) -> None:
+        """Upsert ``docs`` by accession, delete ``deleted``, record the id: one commit."""
+
+        def fill(writer: tantivy.IndexWriter) -> None:
+            for doc in docs:
+                writer.delete_documents_by_term("acc", doc.accession)
+                writer.add_document(_document(index_doc(doc)))
+            for accession in deleted:
+                writer.delete_documents_by_term("acc", accession)
+
+        self._commit(fill, upto_change_id)
+
+    def clear(self) -> None:
+        """Delete everything; the applied change id goes back to 0."""
+        self._commit(lambda writer: writer.delete_all_documents(), 0)
+
+    # --- info ----------------------------------------------------------------------
+    def applied_change_id(self) -> int:
+        """Change id recorded by the newest commit."""
+        return self.current_snapshot().applied
+
+    def doc_count(self) -> int:
+        """Series in the newest snapshot."""
+        searcher = self.current_snapshot().searcher
+        query = tantivy.Query.term_query(self.schema, "tags", ALL_TAG)
+        result = searcher.search(query, 1, count=True)
+        return int(result.count)  # type: ignore[attr-defined]  # missing from tantivy's stub
+
+    def close(self) -> None:
+        """Forget snapshots (tantivy releases files when the objects go)."""
+        with self._lock:
+            self._snapshots.clear()
+            self._current = None

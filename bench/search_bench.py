@@ -120,7 +120,7 @@ def measure(
     return {"first": first, "second": second}, per_query
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print a markdown table."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the indexes")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     queries = load_queries()
     base = load_corpus()
     print(f"{len(queries)} queries x {args.rounds} rounds; base corpus {len(base)} series")

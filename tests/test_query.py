@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -75,3 +76,61 @@ def test_unclosed_quote_and_empty() -> None:
 def test_never_raises(text: str) -> None:
     q = parse_query(text)
     assert isinstance(q.terms, tuple)
+
+
+NATURAL_CASES = [
+    ("HCC RNA-seq in human liver tumours, at least 20 samples", {"min_samples": 20}),
+    ("liver ≥20 samples", {"min_samples": 20}),
+    ("liver >= 20 samples", {"min_samples": 20}),
+    ("liver 20+ samples", {"min_samples": 20}),
+    ("liver with 20 samples", {"min_samples": 20}),
+    ("liver more than 50 samples", {"min_samples": 51}),
+    ("liver over 50 samples", {"min_samples": 51}),
+    ("liver fewer than 10 samples", {"max_samples": 9}),
+    ("liver at most 10 samples", {"max_samples": 10}),
+    ("liver between 10 and 50 samples", {"min_samples": 10, "max_samples": 50}),
+    ("liver 10-50 samples", {"min_samples": 10, "max_samples": 50}),
+    ("liver since 2015", {"year_from": 2015}),
+    ("liver after 2012", {"year_from": 2013}),
+    ("liver before 2010", {"year_to": 2009}),
+    ("liver from 2010 to 2014", {"year_from": 2010, "year_to": 2014}),
+    ("liver 2010-2014", {"year_from": 2010, "year_to": 2014}),
+    ("liver between 2010 and 2014", {"year_from": 2010, "year_to": 2014}),
+    ("liver in 2013", {"year_from": 2013, "year_to": 2013}),
+    ("liver in 2013, at least 5 samples", {"year_from": 2013, "year_to": 2013, "min_samples": 5}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NATURAL_CASES)
+def test_natural_language_filters(text: str, expected: dict[str, int]) -> None:
+    q = parse_query(text)
+    assert q.filters.to_dict() == expected
+    assert q.understood
+    leftover = " ".join(q.terms).lower()
+    for word in ("least", "samples", "more", "fewer", "between", "since", "2013", "2010"):
+        assert word not in leftover.split(), (text, q.terms)
+
+
+def test_natural_filters_leave_other_numbers_alone() -> None:
+    assert parse_query("trisomy 21 samples").filters.is_empty()
+    assert parse_query("over 50").terms == ("over", "50")
+    assert parse_query("in 1850").filters.is_empty()  # not a GEO year
+    assert parse_query("liver 2014-2010").filters.is_empty()  # backwards span
+    assert parse_query('"at least 20 samples"').phrases == ("at least 20 samples",)
+    assert parse_query('"at least 20 samples"').filters.is_empty()
+    assert parse_query("-2010-2014 liver").filters.is_empty()
+    q = parse_query("in 2000 samples")  # a count, not the year 2000
+    assert (q.filters.min_samples, q.filters.year_from) == (2000, None)
+
+
+def test_natural_filters_merge_with_explicit_ones() -> None:
+    q = parse_query("brain samples:<=100 at least 20 samples year:2005..2015 since 2010")
+    assert q.filters.to_dict() == {
+        "min_samples": 20, "max_samples": 100, "year_from": 2010, "year_to": 2015,
+    }  # fmt: skip
+    assert q.understood == ("at least 20 samples", "since 2010")
+    assert q.terms == ("brain",)
+
+
+def test_stop_words_do_not_break_id_lookup() -> None:
+    assert parse_query("GSE1234 and GSE5678").ids == ("GSE1234", "GSE5678")

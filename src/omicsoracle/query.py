@@ -13,8 +13,11 @@ Syntax (what a GEO user types)::
   treating them as words would silently demand the word "or";
 * ``key:value`` filters (keys below); comma-separated values are OR-ed; a filter
   with an unusable value is dropped and reported in ``ignored``;
+* sample-count and year filters written in English ("at least 20 samples", "since
+  2015", "2010-2014"; see ``search.natural``) are filters too: their words are consumed
+  and merged with the ``key:value`` ones;
 * a query made only of GEO accessions (GSE/GSM/GPL/GDS) and PubMed IDs is an ID
-  lookup.
+  lookup (stop words such as "and" between them are ignored).
 
 Common names and assay words in filter values are mapped to GEO's vocabulary
 (``organism:human`` -> Homo sapiens, ``type:rna-seq`` -> "Expression profiling by
@@ -28,6 +31,8 @@ from dataclasses import dataclass, field
 
 from omicsoracle.model import ACCESSION_RE, PMID_RE
 from omicsoracle.search.base import SearchFilters
+from omicsoracle.search.natural import find_filters, normalize
+from omicsoracle.search.stopwords import is_stopword_text
 from omicsoracle.search.synonyms import canonical_organism, types_for
 
 MAX_QUERY_CHARS = 1000  # longer input is cut: nobody types more, and cost stays bounded
@@ -60,6 +65,7 @@ class ParsedQuery:
     filters: SearchFilters = field(default_factory=SearchFilters)
     ids: tuple[str, ...] = ()  # set when the whole query is an ID lookup
     ignored: tuple[str, ...] = field(default=())
+    understood: tuple[str, ...] = ()  # English filter phrases turned into filters
 
     def is_empty(self) -> bool:
         """True when nothing constrains the match set (browse everything)."""
@@ -180,11 +186,7 @@ class _FilterBuilder:
             if bounds is None:
                 self.ignored.append(raw)
                 return
-            lo_key, hi_key = (
-                ("min_samples", "max_samples") if key == "samples" else ("year_from", "year_to")
-            )
-            self.bounds[lo_key] = _tighten(self.bounds[lo_key], bounds[0], lower=True)
-            self.bounds[hi_key] = _tighten(self.bounds[hi_key], bounds[1], lower=False)
+            self.add_bounds(key, *bounds)
             return
         for part in _LIST_SPLIT_RE.split(value):
             part = " ".join(part.split())
@@ -196,6 +198,14 @@ class _FilterBuilder:
                 self.values[key].extend(types_for(part))
             else:  # platform / raw data: accession-like codes, upper case
                 self.values[key].append(part.upper())
+
+    def add_bounds(self, key: str, lo: int | None, hi: int | None) -> None:
+        """AND an inclusive range on ``samples`` or ``year`` with what is already set."""
+        lo_key, hi_key = (
+            ("min_samples", "max_samples") if key == "samples" else ("year_from", "year_to")
+        )
+        self.bounds[lo_key] = _tighten(self.bounds[lo_key], lo, lower=True)
+        self.bounds[hi_key] = _tighten(self.bounds[hi_key], hi, lower=False)
 
     def build(self) -> SearchFilters:
         def uniq(key: str) -> tuple[str, ...]:
@@ -216,6 +226,27 @@ def _as_id(token: str) -> str | None:
     return None
 
 
+def _id_lookup(terms: list[str]) -> list[str]:
+    """The IDs when every term is a list of accessions/PMIDs, else ``[]``.
+
+    Stop words between accessions ("GSE1 and GSE2") are skipped, but not around bare
+    numbers: "over 50" is text, not PubMed ID 50.
+    """
+    content = [t for t in terms if not is_stopword_text(t)]
+    ids: list[str] = []
+    for term in content:
+        for part in _LIST_SPLIT_RE.split(term):
+            if not part:
+                continue
+            as_id = _as_id(part)
+            if as_id is None:
+                return []
+            ids.append(as_id)
+    if len(content) < len(terms) and all(i.isdigit() for i in ids):
+        return []
+    return ids
+
+
 def parse_query(text: str) -> ParsedQuery:
     """Parse user text; any string is accepted (garbage becomes words or nothing)."""
     if not isinstance(text, str):
@@ -225,9 +256,11 @@ def parse_query(text: str) -> ParsedQuery:
     terms: list[str] = []
     phrases: list[str] = []
     excluded: list[str] = []
-    for piece in _lex(text):
+    pieces = _lex(text)
+    understood, consumed = _natural_filters(pieces, filters)
+    for n, piece in enumerate(pieces):
         body = piece.text.strip()
-        if not body:
+        if not body or n in consumed:
             continue
         if not piece.quoted and ":" in body:
             key, _, value = body.partition(":")
@@ -244,20 +277,7 @@ def parse_query(text: str) -> ParsedQuery:
             phrases.append(body)
         else:
             terms.append(body)
-    ids: list[str] = []
-    if terms and not phrases and not excluded:
-        for term in terms:
-            for part in _LIST_SPLIT_RE.split(term):
-                if not part:
-                    continue
-                as_id = _as_id(part)
-                if as_id is None:
-                    ids = []
-                    break
-                ids.append(as_id)
-            else:
-                continue
-            break
+    ids = _id_lookup(terms) if terms and not phrases and not excluded else []
     if ids:
         terms = []
     return ParsedQuery(
@@ -268,4 +288,25 @@ def parse_query(text: str) -> ParsedQuery:
         filters=filters.build(),
         ids=tuple(dict.fromkeys(ids)),
         ignored=tuple(filters.ignored),
+        understood=tuple(understood),
     )
+
+
+def _natural_filters(pieces: list[_Piece], filters: _FilterBuilder) -> tuple[list[str], set[int]]:
+    """Add English sample/year filters to ``filters``: (their text, consumed piece indexes).
+
+    Only plain words take part: a quoted phrase, an excluded word or a ``key:value``
+    filter between two words breaks a pattern, so "at least" in quotes stays text.
+    """
+    plain: list[str | None] = []
+    for piece in pieces:
+        body = piece.text.strip()
+        is_filter = ":" in body and body.partition(":")[0].lower() in FILTER_KEYS
+        plain.append(None if piece.quoted or piece.negated or is_filter else normalize(body))
+    understood: list[str] = []
+    consumed: set[int] = set()
+    for found in find_filters(plain):
+        filters.add_bounds(found.kind, found.lo, found.hi)
+        understood.append(" ".join(p.text for p in pieces[found.start : found.end]))
+        consumed.update(range(found.start, found.end))
+    return understood, consumed

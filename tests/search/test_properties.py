@@ -14,7 +14,10 @@ from omicsoracle.search.analysis import analyzed_text, words
 _NASTY = st.sampled_from(
     ['"', "'", "-", "+", "*", ":", "(", ")", "{", "}", "[", "]", "^", "~", "\\", ";", "--",
      "\x00", " ", "NOT", "AND", "OR", "NEAR", "organism:", "samples:>=", "year:..", "GSE",
-     "cancer", "brain", "PD", "Parkinson's", "é", "β", "中文", "🧬", "\u0301", "ﬁ", "ℍ"]
+     "cancer", "brain", "PD", "Parkinson's", "é", "β", "中文", "🧬", "\u0301", "ﬁ", "ℍ",
+     # plain language: stop words, English filters (also broken ones), relaxation
+     "the", "in", "samples", "at least 20 samples", "≥", "20+", "more than", "since 2015",
+     "2010-2014", "between 10 and", "before 1990", "qqxqzv"]
 )  # fmt: skip
 QUERIES = st.one_of(
     st.text(max_size=60),

@@ -24,16 +24,10 @@ from functools import lru_cache
 
 import Stemmer
 
-MAX_TOKEN_CHARS = 64  # longer "words" are sequences/hashes: useless and bloat the index
+# Query stop words live in their own module; re-exported for existing imports.
+from omicsoracle.search.stopwords import STOPWORDS as STOPWORDS
 
-# Query words that carry no meaning on their own. They stay indexed (quoted phrases
-# need them) but are dropped from bag-of-words queries, where AND-ing "the" would
-# only exclude title-only series.
-STOPWORDS = frozenset((
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in",
-    "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "these",
-    "those", "to", "was", "were", "which", "with", "within",
-))  # fmt: skip
+MAX_TOKEN_CHARS = 64  # longer "words" are sequences/hashes: useless and bloat the index
 
 _GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",

@@ -141,7 +141,12 @@ class FacetCount:
 
 @dataclass(frozen=True)
 class SearchResponse:
-    """A page of results plus total, facets over the whole match set and the next cursor."""
+    """A page of results plus total, facets over the whole match set and the next cursor.
+
+    ``relaxed`` is True when no series matched every word, so the results are the
+    series matching *some* of them (most first); total, facets and cursor then describe
+    that relaxed match set.
+    """
 
     query: str
     total: int
@@ -150,6 +155,7 @@ class SearchResponse:
     next_cursor: str | None = None
     did_you_mean: str | None = None
     interpreted: dict[str, Any] = field(default_factory=dict)
+    relaxed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The API's JSON shape (see the search issue, point 7)."""
@@ -164,6 +170,7 @@ class SearchResponse:
             "next_cursor": self.next_cursor,
             "did_you_mean": self.did_you_mean,
             "interpreted": self.interpreted,
+            "relaxed": self.relaxed,
         }
 
 

@@ -1,8 +1,9 @@
 """Opaque, tamper-evident page cursors and the snapshot cache they page over.
 
-A cursor is base64url(orjson) of ``{v, e, g, h, o, k, m}``: format version, engine,
+A cursor is base64url(orjson) of ``{v, e, g, h, o, k, r, m}``: format version, engine,
 snapshot generation, fingerprint of the request (query, filters, sort), results already
-returned, the last sort key, and a keyed BLAKE2b MAC. The MAC key lives in the index
+returned, the last sort key, whether the first page was relaxed (so later pages page
+the same relaxed match set), and a keyed BLAKE2b MAC. The MAC key lives in the index
 directory (``cursor.key``), so every process serving that index accepts the cursors of
 the others, and any edited or made-up cursor fails with InvalidCursor instead of
 reaching the engine.
@@ -33,12 +34,12 @@ import orjson
 
 from omicsoracle.search.base import CursorExpired, InvalidCursor, SearchRequest
 
-VERSION = 1
+VERSION = 2  # 2: added "r" (relaxed)
 MAX_CURSOR_CHARS = 512
 MAX_OFFSET = 10**9
 _B64_RE = re.compile(r"[A-Za-z0-9_-]+")
 _HEX16_RE = re.compile(r"[0-9a-f]{16}")
-_KEYS = frozenset("veghokm")
+_KEYS = frozenset("veghokrm")
 SECRET_FILE = "cursor.key"
 
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class CursorState:
     generation: int
     offset: int
     key: int | float | None
+    relaxed: bool = False  # the match set is the relaxed one (see plan.Plan.relaxed)
 
 
 def load_secret(directory: Path) -> bytes:
@@ -90,8 +92,8 @@ class CursorCodec:
     def encode(self, request: SearchRequest, state: CursorState) -> str:
         """The opaque cursor string for the page after ``state``."""
         body: list[object] = [VERSION, self.engine, state.generation, fingerprint(request),
-                              state.offset, state.key]  # fmt: skip
-        data = dict(zip("vegho" + "k", body, strict=True))
+                              state.offset, state.key, state.relaxed]  # fmt: skip
+        data = dict(zip("veghokr", body, strict=True))
         data["m"] = self._mac(body)
         return base64.urlsafe_b64encode(orjson.dumps(data)).rstrip(b"=").decode("ascii")
 
@@ -108,15 +110,15 @@ class CursorCodec:
             raise InvalidCursor("malformed cursor") from None
         if not isinstance(data, dict) or set(data) != _KEYS:
             raise InvalidCursor("malformed cursor")
-        v, e, g, h, o, k, m = (data[x] for x in "veghokm")
-        ints_ok = all(type(x) is int for x in (v, g, o))
+        v, e, g, h, o, k, r, m = (data[x] for x in "veghokrm")
+        ints_ok = all(type(x) is int for x in (v, g, o)) and type(r) is bool
         key_ok = k is None or type(k) is int or (type(k) is float and math.isfinite(k))
         strs_ok = isinstance(e, str) and isinstance(h, str) and isinstance(m, str)
         if not (ints_ok and key_ok and strs_ok):
             raise InvalidCursor("malformed cursor")
         if not (_HEX16_RE.fullmatch(h) and _HEX16_RE.fullmatch(m)):
             raise InvalidCursor("malformed cursor")
-        if not hmac.compare_digest(m, self._mac([v, e, g, h, o, k])):
+        if not hmac.compare_digest(m, self._mac([v, e, g, h, o, k, r])):
             raise InvalidCursor("cursor was not issued by this index (or was altered)")
         if v != VERSION or e != self.engine:
             raise InvalidCursor("cursor was issued by another engine or version")
@@ -124,7 +126,7 @@ class CursorCodec:
             raise InvalidCursor("cursor belongs to a different query, filters or sort")
         if not (g >= 0 and 0 < o <= MAX_OFFSET):
             raise InvalidCursor("malformed cursor")
-        return CursorState(generation=g, offset=o, key=k)
+        return CursorState(generation=g, offset=o, key=k, relaxed=r)
 
 
 class SnapshotCache(Generic[T]):

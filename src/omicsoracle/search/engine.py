@@ -1,13 +1,15 @@
 """The search pipeline shared by both engines.
 
 parse -> plan (against the snapshot's vocabulary) -> engine executes the plan on one
-snapshot (page + total + facets in as few native calls as it can) -> snippets for the
-shown rows only -> response with a cursor bound to that snapshot. Engines implement
-only :class:`Snapshot` and how to find the current / a pinned one.
+snapshot (page + total + facets in as few native calls as it can) -> if nothing
+matched every clause, the relaxed plan instead (any clause; the cursor remembers it)
+-> snippets for the shown rows only -> response with a cursor bound to that snapshot.
+Engines implement only :class:`Snapshot` and how to find the current / a pinned one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +35,9 @@ from omicsoracle.search.snippets import make_snippet
 from omicsoracle.search.spelling import VocabularySource
 
 FACET_SIZES = {"organism": 20, "type": 25, "platform": 20, "year": 100, "samples": 8}
+# The strict plan is relaxed when it matches fewer series than this (only on a first
+# page: later pages follow what the cursor recorded).
+RELAX_BELOW = 1
 _SAMPLE_ORDER = {label: i for i, (_, label) in enumerate(SAMPLE_BUCKETS)}
 
 
@@ -128,16 +133,21 @@ class SnapshotIndex(ABC):
             self.pinned_snapshot(state.generation) if state is not None else self.current_snapshot()
         )
         plan = Planner(snapshot.vocabulary()).plan(request, parsed)
+        if state is not None and state.relaxed and plan.can_relax():
+            plan = dataclasses.replace(plan, relaxed=True)  # keep paging the relaxed set
         if plan.impossible:
             page = Page(rows=(), total=0, facets={})
         else:
             page = snapshot.execute(plan, request.sort, state, request.limit)
+            if page.total < RELAX_BELOW and state is None and plan.can_relax():
+                plan = dataclasses.replace(plan, relaxed=True)
+                page = snapshot.execute(plan, request.sort, None, request.limit)
         done = (state.offset if state else 0) + len(page.rows)
         next_cursor = None
         if page.rows and done < page.total:
             last = page.rows[-1]
             next_cursor = self._codec.encode(
-                request, CursorState(snapshot.generation, done, last.key)
+                request, CursorState(snapshot.generation, done, last.key, plan.relaxed)
             )
         return SearchResponse(
             query=request.query,
@@ -147,4 +157,5 @@ class SnapshotIndex(ABC):
             next_cursor=next_cursor,
             did_you_mean=plan.did_you_mean,
             interpreted=plan.interpreted,
+            relaxed=plan.relaxed,
         )

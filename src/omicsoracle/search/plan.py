@@ -5,6 +5,11 @@ identical: a series matches when it satisfies every required clause, no excluded
 clause, every tag filter and every numeric range. A clause is satisfied by any of its
 alternatives: a run of stems in one text field (a phrase when longer than one), a tag
 (organism/type), or an ID. Weights only affect ranking.
+
+A *relaxed* plan (``Plan.relaxed``, used when the strict one matches nothing) needs
+only one required clause instead of all of them; excluded clauses and filters stay
+hard. Engines rank it by BM25 plus ``COORDINATION_BOOST`` per satisfied clause, so
+series that match more of the query's concepts come first in both engines.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from typing import Any
 
 from omicsoracle.model import ACCESSION_RE
 from omicsoracle.query import ParsedQuery
-from omicsoracle.search.analysis import STOPWORDS, stem, stem_words, words
+from omicsoracle.search.analysis import stem, stem_words, words
 from omicsoracle.search.base import SearchFilters, SearchRequest
 from omicsoracle.search.fields import tag
 from omicsoracle.search.spelling import Correction, VocabularySource, correct
+from omicsoracle.search.stopwords import STOPWORDS
 from omicsoracle.search.synonyms import MAX_KEY_LEN, Entry, canonical_organism, lexicon, types_for
 
 # Ranking weights of the kinds of alternative (the text field weights live in the
@@ -30,6 +36,10 @@ CORRECTION_WEIGHT = 0.6
 TAG_WEIGHT = 0.5
 BOOST_TAG_WEIGHT = 0.3
 MAX_ALTERNATIVES = 16
+# Relaxed plans: score added per satisfied required clause. Far above what one
+# clause's BM25 usually reaches, so the number of matched concepts decides first and
+# BM25 orders series that match as many; identical in both engines.
+COORDINATION_BOOST = 100.0
 _EDGE_PUNCT_RE = re.compile(r"^[^\w]+|[^\w]+$")
 
 
@@ -64,8 +74,13 @@ class Plan:
     exact_ids: tuple[str, ...] = ()  # the series with these accessions rank first
     highlight: frozenset[str] = frozenset()
     impossible: bool = False  # contradictory filters: nothing can match
+    relaxed: bool = False  # required clauses OR-ed (see the module docstring)
     did_you_mean: str | None = None
     interpreted: dict[str, Any] = field(default_factory=dict)
+
+    def can_relax(self) -> bool:
+        """True when OR-ing the required clauses could match more than AND-ing them."""
+        return not self.relaxed and not self.impossible and len(self.required) > 1
 
 
 @dataclass
@@ -144,7 +159,13 @@ class Planner:
             required.append(Clause(" ".join(parsed.ids), tuple(numeric), ids=lowered))
             exact_ids = tuple(i for i in lowered if not i.isdigit())
         groups = self._groups(parsed.terms)
-        content = [g for g in groups if not all(w in STOPWORDS for w in g.words)]
+        # Stop words are dropped when the text says anything else; a query of only
+        # stop words ("the", "data") keeps them as ordinary terms.
+        drop_stopwords = bool(
+            parsed.phrases or parsed.ids or not parsed.filters.is_empty()
+            or any(not _is_stop(g) for g in groups)
+        )  # fmt: skip
+        dropped: list[str] = []
         i = 0
         while i < len(groups):
             g = groups[i]
@@ -163,7 +184,8 @@ class Planner:
                 i += used
                 continue
             i += 1
-            if content and all(w in STOPWORDS for w in g.words):
+            if drop_stopwords and _is_stop(g):
+                dropped.append(g.typed)
                 continue
             required.append(self._term_clause(g, corrections))
         for phrase in parsed.phrases:
@@ -178,11 +200,13 @@ class Planner:
         tag_filters, samples, years, impossible = _filters(request.filters, parsed.filters)
         highlight = frozenset(s for c in required for a in c.alts for s in a.stems)
         did_you_mean = _did_you_mean(parsed.text, groups) if corrections else None
-        merged = {k: v for k, v in (("request", request.filters.to_dict()),
-                                    ("query", parsed.filters.to_dict())) if v}  # fmt: skip
+        # "filters": what the query text asked for (key:value and English phrases,
+        # merged); "request_filters": the structured filters sent beside it.
         interpreted: dict[str, Any] = {
             "terms": list(parsed.terms), "phrases": list(parsed.phrases),
-            "excluded": list(parsed.excluded), "ids": list(parsed.ids), "filters": merged,
+            "excluded": list(parsed.excluded), "ids": list(parsed.ids),
+            "filters": parsed.filters.to_dict(), "request_filters": request.filters.to_dict(),
+            "filter_phrases": list(parsed.understood), "stopwords": dropped,
             "expansions": expansions, "corrections": corrections, "ignored": list(parsed.ignored),
         }  # fmt: skip
         return Plan(
@@ -199,7 +223,7 @@ class Planner:
             if not ws:
                 continue
             g = _Group(typed, ws, stem_words(ws))
-            if len(ws) == 1 and ws[0] not in STOPWORDS:
+            if len(ws) == 1 and ws[0] not in STOPWORDS:  # a stop word is never a typo
                 g.correction = correct(ws[0], g.stems[0], self.source)
             groups.append(g)
         return groups
@@ -218,6 +242,10 @@ class Planner:
         if ACCESSION_RE.match(bare):
             ids = (bare.lower(),)
         return Clause(g.typed, _dedup_alts(alts), ids=ids)
+
+
+def _is_stop(g: _Group) -> bool:
+    return all(w in STOPWORDS for w in g.words)
 
 
 def _filters(

@@ -27,7 +27,7 @@ from omicsoracle.search.cursor import CursorState, SnapshotCache
 from omicsoracle.search.document import SearchDoc
 from omicsoracle.search.engine import Page, Row, SnapshotIndex
 from omicsoracle.search.fields import ALL_TAG, SAMPLE_BUCKETS, TEXT_FIELDS, UNKNOWN, index_doc
-from omicsoracle.search.plan import Clause, Plan
+from omicsoracle.search.plan import COORDINATION_BOOST, Clause, Plan
 from omicsoracle.search.spelling import SpellingVocabulary
 
 # Same order of preference as tantivy's FIELD_WEIGHTS (title > summary > design > extra);
@@ -75,7 +75,10 @@ def _clause(clause: Clause) -> str:
 
 def match_expression(plan: Plan) -> str:
     """The FTS5 MATCH string for the plan (built from analyzed tokens only)."""
-    parts = [_clause(c) for c in plan.required]
+    if plan.relaxed and plan.required:
+        parts = ["(" + " OR ".join(_clause(c) for c in plan.required) + ")"]
+    else:
+        parts = [_clause(c) for c in plan.required]
     parts += [
         "({tags} : (" + " OR ".join(_quote([t]) for t in tags) + "))" for tags in plan.tag_filters
     ]
@@ -83,6 +86,18 @@ def match_expression(plan: Plan) -> str:
     if plan.excluded:
         expr = "(" + expr + ") NOT (" + " OR ".join(_clause(c) for c in plan.excluded) + ")"
     return expr
+
+
+def _coordination(plan: Plan) -> tuple[str, list[object]]:
+    """Relaxed plans: SQL adding COORDINATION_BOOST per required clause a row matches.
+
+    FTS5 cannot tell which part of an OR matched, so each clause is its own MATCH
+    subquery (evaluated once, uncorrelated); only relaxed plans pay for it.
+    """
+    if not plan.relaxed:
+        return "", []
+    sql = " + ".join("(d.id IN (SELECT rowid FROM fts WHERE fts MATCH ?))" for _ in plan.required)
+    return f" + {COORDINATION_BOOST!r} * ({sql})", [_clause(c) for c in plan.required]
 
 
 def _ranges(plan: Plan) -> tuple[str, list[int]]:
@@ -174,13 +189,14 @@ class SqlSnapshot:
         exact_sql = f"d.accession IN ({exact})" if exact else "0"
         exact_args = [i.upper() for i in plan.exact_ids]
         weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+        coord_sql, coord_args = _coordination(plan)
         c.execute("DELETE FROM temp.hits")
         c.execute(
-            f"""INSERT INTO temp.hits SELECT d.id, -bm25(fts, {weights}), {exact_sql},
+            f"""INSERT INTO temp.hits SELECT d.id, -bm25(fts, {weights}){coord_sql}, {exact_sql},
                    d.date_key, d.samples_key, d.bucket, d.year
                 FROM fts JOIN docs d ON d.id = fts.rowid
                 WHERE fts MATCH ?{where}""",
-            [*exact_args, match_expression(plan), *args],
+            [*coord_args, *exact_args, match_expression(plan), *args],
         )
         total = int(c.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
         if sort == "relevance":

@@ -37,17 +37,11 @@ from omicsoracle.search.fields import (
     IndexedDoc,
     index_doc,
 )
-from omicsoracle.search.plan import Alt, Clause, Plan
+from omicsoracle.search.plan import Plan
 from omicsoracle.search.spelling import SpellingVocabulary
+from omicsoracle.search.tantivy_query import FIELD_WEIGHTS as FIELD_WEIGHTS
+from omicsoracle.search.tantivy_query import QueryCompiler
 
-# Field weights, tuned with bench/relevance.py on the dev topics and their realistic
-# phrasings (grid and numbers in that module's docstring: a flat optimum for any
-# title >= summary > design; 4:1 title-heavy and equal weights both scored lower).
-# Title matches are the strongest evidence a series is *about* the topic; summaries
-# mention topics in passing; design/extra text mostly describe samples.
-FIELD_WEIGHTS = {"title": 2.0, "summary": 1.0, "design": 0.5, "extra": 0.3}
-EXACT_ID_BOOST = 1000.0  # an accession typed as the query ranks its own series first
-ID_MATCH_SCORE = 1.0
 META_ACC = "__meta__"
 SCHEMA_VERSION = 2  # an index written with another version is rebuilt from change 0
 WRITER_HEAP = 256_000_000
@@ -225,6 +219,7 @@ class TantivyIndex(SnapshotIndex):
     def __init__(self, directory: Path):
         super().__init__(directory)
         self.schema = _schema()
+        self._compiler = QueryCompiler(self.schema)
         self.index = self._open()
         self.index.register_tokenizer(
             _WS, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
@@ -300,57 +295,9 @@ class TantivyIndex(SnapshotIndex):
         self.current_snapshot()
 
     # --- queries -------------------------------------------------------------------
-    def _text(self, alt: Alt, weight: float, scored: bool) -> tantivy.Query:
-        if not scored:
-            if len(alt.stems) == 1:
-                return tantivy.Query.term_query(self.schema, "body", alt.stems[0])
-            return tantivy.Query.phrase_query(self.schema, "body", list(alt.stems))
-        subs = []
-        for field, boost in FIELD_WEIGHTS.items():
-            if len(alt.stems) == 1:
-                q = tantivy.Query.term_query(self.schema, field, alt.stems[0])
-            else:
-                q = tantivy.Query.phrase_query(self.schema, field, list(alt.stems))
-            subs.append((tantivy.Occur.Should, tantivy.Query.boost_query(q, boost * weight)))
-        return tantivy.Query.boolean_query(subs)
-
-    def _const(self, field: str, value: str, score: float) -> tantivy.Query:
-        return tantivy.Query.const_score_query(
-            tantivy.Query.term_query(self.schema, field, value), score
-        )
-
-    def _clause(self, clause: Clause, scored: bool) -> tantivy.Query:
-        subs = [(tantivy.Occur.Should, self._text(a, a.weight, scored)) for a in clause.alts]
-        subs += [(tantivy.Occur.Should, self._const("tags", t, w)) for t, w in clause.tags]
-        subs += [(tantivy.Occur.Should, self._const("ids", i, ID_MATCH_SCORE)) for i in clause.ids]
-        return tantivy.Query.boolean_query(subs)
-
-    def _range(self, field: str, lo: int | None, hi: int | None) -> tantivy.Query:
-        q = tantivy.Query.range_query(self.schema, field, tantivy.FieldType.Integer, lo, hi)
-        return tantivy.Query.const_score_query(q, 0.0)
-
     def compile(self, plan: Plan, scored: bool = True) -> tantivy.Query:
-        """The plan as one tantivy Query (filters score 0, so they never reorder).
-
-        ``scored=False`` gives the same match set over the single body field, for
-        counting and facets where scores are not needed.
-        """
-        must, should, must_not = tantivy.Occur.Must, tantivy.Occur.Should, tantivy.Occur.MustNot
-        subs = [(must, self._clause(c, scored)) for c in plan.required]
-        if not subs:
-            subs.append((must, self._const("tags", ALL_TAG, 0.0)))
-        subs += [(must_not, self._clause(c, scored)) for c in plan.excluded]
-        for values in plan.tag_filters:
-            q = tantivy.Query.term_set_query(self.schema, "tags", list(values))
-            subs.append((must, tantivy.Query.const_score_query(q, 0.0)))
-        subs += [(must, self._range("n_samples", lo, hi)) for lo, hi in plan.sample_ranges]
-        subs += [(must, self._range("year", lo, hi)) for lo, hi in plan.year_ranges]
-        if scored:
-            subs += [(should, self._const("tags", t, w)) for t, w in plan.boost_tags]
-            subs += [
-                (should, self._const("acc", i.upper(), EXACT_ID_BOOST)) for i in plan.exact_ids
-            ]
-        return tantivy.Query.boolean_query(subs)
+        """The plan as one tantivy Query (see ``tantivy_query.QueryCompiler``)."""
+        return self._compiler.compile(plan, scored)
 
     # --- writing -------------------------------------------------------------------
     def _writer(self) -> tantivy.IndexWriter:

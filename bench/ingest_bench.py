@@ -68,7 +68,9 @@ def replicate_corpus(target: Path, copies: int) -> list[Path]:
     return [jsonl, csv_path]
 
 
-def run_ingest(paths: list[Path], data_dir: Path, engine: str) -> dict[str, float]:
+def run_ingest(
+    paths: list[Path], data_dir: Path, engine: str, *, index: bool = True
+) -> dict[str, float]:
     """One fresh ingest process; returns seconds, peak RSS (MiB) and record counts."""
     if data_dir.exists():
         subprocess.run(["rm", "-rf", str(data_dir)], check=True)
@@ -119,52 +121,44 @@ def main(argv: list[str] | None = None) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     demo_runs = [run_ingest(DEMO, OUT / "ingest-demo", args.engine) for _ in range(args.repeat)]
     demo_seconds = statistics.median(r["seconds"] for r in demo_runs)
-    demo = demo_runs[0]
     rows = [
-        (
-            "demo corpus (data/corpus + data/demo)",
-            demo["records"],
-            demo["series"],
-            demo_seconds,
-            demo["records"] / demo_seconds,
-            max(r["peak_rss_mib"] for r in demo_runs),
+        _row(
+            "demo corpus (data/corpus + data/demo), store + index",
+            {
+                **demo_runs[0],
+                "seconds": demo_seconds,
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in demo_runs),
+            },
         )
     ]
-    one = run_ingest(replicate_corpus(OUT / "corpus", 1), OUT / "ingest-x1", args.engine)
-    rows.append(
-        (
-            "corpus files x1",
-            one["records"],
-            one["series"],
-            one["seconds"],
-            one["records"] / one["seconds"],
-            one["peak_rss_mib"],
-        )
-    )
-    big = run_ingest(
-        replicate_corpus(OUT / "corpus", args.scale), OUT / f"ingest-x{args.scale}", args.engine
-    )
-    rows.append(
-        (
-            f"corpus files x{args.scale}",
-            big["records"],
-            big["series"],
-            big["seconds"],
-            big["records"] / big["seconds"],
-            big["peak_rss_mib"],
-        )
-    )
+    peaks: dict[tuple[int, bool], float] = {}
+    for copies in (1, args.scale):
+        files = replicate_corpus(OUT / "corpus", copies)
+        for index in (False, True):
+            run = run_ingest(files, OUT / f"ingest-x{copies}", args.engine, index=index)
+            peaks[(copies, index)] = run["peak_rss_mib"]
+            what = "store + index" if index else "store only (--no-index)"
+            rows.append(_row(f"corpus files x{copies}, {what}", run))
 
     print(
-        f"\n### Ingest ({args.engine} index; one process per run, 2 cores shared with nothing else)\n"
+        f"\n### Ingest ({args.engine} index; one process per run; 2 cores, nothing else running)\n"
     )
     print("| input | records | series | seconds | records/s | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, records, series, seconds, rate, rss in rows:
-        print(f"| {name} | {records:,} | {series:,} | {seconds:.1f} | {rate:,.0f} | {rss:.0f} |")
+    for row in rows:
+        print(row)
     print(
-        f"\ndemo: median of {args.repeat} runs; memory ratio x{args.scale}/x1 = "
-        f"{big['peak_rss_mib'] / one['peak_rss_mib']:.2f}"
+        f"\ndemo: median of {args.repeat} runs. Peak RSS x{args.scale}/x1: store only "
+        f"{peaks[(args.scale, False)] / peaks[(1, False)]:.2f}, store + index "
+        f"{peaks[(args.scale, True)] / peaks[(1, True)]:.2f}"
+    )
+
+
+def _row(name: str, run: dict[str, float]) -> str:
+    rate = run["records"] / run["seconds"]
+    return (
+        f"| {name} | {run['records']:,.0f} | {run['series']:,.0f} | {run['seconds']:.1f} | "
+        f"{rate:,.0f} | {run['peak_rss_mib']:.0f} |"
     )
 
 

@@ -199,3 +199,16 @@ def test_restored_backup_rebuilds_the_index(settings: Settings, tmp_path: Path) 
     accessions = {r["accession"] for r in found["results"]}
     assert "GSE94489" in accessions
     assert "GSE93431" not in accessions  # gone with the restore
+
+
+def test_no_index_defers_to_the_next_open(settings: Settings) -> None:
+    env = _env(settings)
+    loaded = runner.invoke(
+        app, ["ingest", "--no-index", str(DATA / "soft" / "GSE93431_family.soft.gz")], env=env
+    )
+    assert loaded.exit_code == 0
+    assert "--no-index" in loaded.stderr
+    stats = orjson.loads(runner.invoke(app, ["stats", "--json"], env=env).stdout)
+    assert stats["index"]["applied_change_id"] < stats["index"]["store_change_id"]
+    found = orjson.loads(runner.invoke(app, ["search", "GSE93431", "--json"], env=env).stdout)
+    assert found["results"][0]["accession"] == "GSE93431"

@@ -90,15 +90,15 @@ def create_app(settings: Settings) -> FastAPI:
             limit=limit,
             cursor=cursor,
             sort=sort,
-            filters=SearchFilters(
-                organism=tuple(organism or ()),
-                type=tuple(type or ()),
-                platform=tuple(platform or ()),
+            filters=SearchFilters.build(
+                organism=organism,
+                type=type,
+                platform=platform,
                 min_samples=min_samples,
                 max_samples=max_samples,
                 year_from=year_from,
                 year_to=year_to,
-                raw_data=tuple(raw_data or ()),
+                raw_data=raw_data,
             ),
         )
         loop = asyncio.get_running_loop()

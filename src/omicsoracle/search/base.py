@@ -48,6 +48,31 @@ class SearchFilters:
     year_to: int | None = None
     raw_data: tuple[str, ...] = ()
 
+    @classmethod
+    def build(
+        cls,
+        *,
+        organism: Sequence[str] | None = None,
+        type: Sequence[str] | None = None,
+        platform: Sequence[str] | None = None,
+        min_samples: int | None = None,
+        max_samples: int | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        raw_data: Sequence[str] | None = None,
+    ) -> SearchFilters:
+        """Filters from optional lists, as the CLI and the API receive them."""
+        return cls(
+            organism=tuple(organism or ()),
+            type=tuple(type or ()),
+            platform=tuple(platform or ()),
+            min_samples=min_samples,
+            max_samples=max_samples,
+            year_from=year_from,
+            year_to=year_to,
+            raw_data=tuple(raw_data or ()),
+        )
+
     def is_empty(self) -> bool:
         """True when no filter is set."""
         return self == SearchFilters()

@@ -83,6 +83,7 @@ def run_ingest(
         str(Path(sys.executable).with_name("omicsoracle")),
         "ingest",
         "--json",
+        *([] if index else ["--no-index"]),
         *map(str, paths),
     ]
     started = time.perf_counter()

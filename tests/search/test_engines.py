@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from search_helpers import all_matches, by_acc, doc_tokens, has_run
 
 from omicsoracle.search import (
     CursorExpired,
@@ -18,35 +19,6 @@ from omicsoracle.search import (
 )
 from omicsoracle.search.analysis import stem, tokens
 from omicsoracle.search.document import SearchDoc
-
-
-def all_matches(index: SearchIndex, request: SearchRequest) -> list[str]:
-    """Page through every result with cursors."""
-    out: list[str] = []
-    cursor = None
-    for _ in range(1000):
-        req = SearchRequest(request.query, limit=request.limit, cursor=cursor,
-                            filters=request.filters, sort=request.sort)  # fmt: skip
-        resp = index.search(req)
-        out += [h.accession for h in resp.results]
-        cursor = resp.next_cursor
-        if cursor is None:
-            break
-    return out
-
-
-def by_acc(subset: list[SearchDoc]) -> dict[str, SearchDoc]:
-    return {d.accession: d for d in subset}
-
-
-def doc_tokens(doc: SearchDoc) -> list[list[str]]:
-    return [tokens(t) for t in (doc.title, doc.summary, doc.overall_design, doc.extra_text)]
-
-
-def has_run(fields: list[list[str]], run: list[str]) -> bool:
-    n = len(run)
-    return any(f[i : i + n] == run for f in fields for i in range(len(f) - n + 1))
-
 
 # --- the two engines agree ---------------------------------------------------------
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from search_helpers import all_matches, by_acc, doc_tokens, has_run
 
 from omicsoracle.search import SearchFilters, SearchIndex, SearchRequest
-from omicsoracle.search.analysis import tokens
 from omicsoracle.search.base import SearchResponse
 from omicsoracle.search.cursor import CursorCodec, CursorState
 from omicsoracle.search.document import SearchDoc
@@ -19,34 +19,6 @@ NO_STRICT_MATCH = [
     "HCC RNA-seq in human liver tumours, at least 50 samples",
     "Down syndrome hippocampus -mouse",
 ]
-
-
-def all_matches(index: SearchIndex, request: SearchRequest) -> list[str]:
-    """Every result, paged with cursors (as test_engines.all_matches)."""
-    out: list[str] = []
-    cursor = None
-    while True:
-        resp = index.search(
-            SearchRequest(request.query, limit=request.limit, cursor=cursor,
-                          filters=request.filters, sort=request.sort)
-        )  # fmt: skip
-        out += [h.accession for h in resp.results]
-        cursor = resp.next_cursor
-        if cursor is None:
-            return out
-
-
-def by_acc(subset: list[SearchDoc]) -> dict[str, SearchDoc]:
-    return {d.accession: d for d in subset}
-
-
-def doc_tokens(doc: SearchDoc) -> list[list[str]]:
-    return [tokens(t) for t in (doc.title, doc.summary, doc.overall_design, doc.extra_text)]
-
-
-def has_run(fields: list[list[str]], run: list[str]) -> bool:
-    n = len(run)
-    return any(f[i : i + n] == run for f in fields for i in range(len(f) - n + 1))
 
 
 def total(index: SearchIndex, query: str, **kw: object) -> int:

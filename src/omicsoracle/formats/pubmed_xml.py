@@ -464,7 +464,7 @@ def _abstract(abstract: _Node) -> str | None:
         if text is None:
             continue
         label = (node.get("Label") or "").strip()
-        # NLM marks the unlabelled part of a structured abstract with this placeholder.
+        # NLM marks the unlabelled part of a structured abstract with this stand-in label.
         parts.append(f"{label}: {text}" if label and label != "UNLABELLED" else text)
     return "\n".join(parts) or None
 

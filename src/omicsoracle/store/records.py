@@ -187,7 +187,7 @@ def get_record(
             for i, t, d, s in conn.execute(
                 text(
                     "SELECT subset_id, type, description, samples FROM dataset_subsets "
-                    "WHERE dataset = :k ORDER BY subset_id"
+                    "WHERE dataset = :k ORDER BY length(subset_id), subset_id"
                 ),
                 {"k": key},
             )

@@ -23,6 +23,7 @@ from rich.text import Text
 from omicsoracle.config import Settings
 from omicsoracle.indexer import CatchUp
 from omicsoracle.ingest import FileResult, OnError, ingest_paths
+from omicsoracle.memory import limit_arenas
 from omicsoracle.runtime import Runtime
 from omicsoracle.search.base import (
     CursorExpired,
@@ -83,6 +84,7 @@ def ingest(
     ] = False,
 ) -> None:
     """Ingest GEO and PubMed files (format detected from content, gzip transparent)."""
+    limit_arenas()  # bulk indexing: one malloc arena keeps the native heap flat
     settings = _settings()
     with Runtime.open(settings, catch_up_index=False) as rt:
         show_bar = err.is_terminal and not as_json
@@ -372,6 +374,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 def reindex() -> None:
     """Rebuild the search index from the store."""
+    limit_arenas()
     with Runtime.open(_settings(), catch_up_index=False) as rt:
         result = rt.reindex()
     err.print(f"reindexed {result.documents:,} series (change {result.applied_change_id})")

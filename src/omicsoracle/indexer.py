@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from omicsoracle.memory import release_free_memory
 from omicsoracle.search.base import SearchIndex
 from omicsoracle.store import Store
 
@@ -43,6 +44,7 @@ def catch_up(
             docs.extend(store.search_docs(keys[start : start + DOC_BATCH]))
         present = {d.accession for d in docs}
         index.apply(docs, [k for k in keys if k not in present], last)
+        release_free_memory()
         result.changes += len(changes)
         result.documents += len(docs)
         result.applied_change_id = last
@@ -62,6 +64,7 @@ def reindex(
         # Intermediate commits keep applied id 0 until the last one, so a crash
         # mid-rebuild leaves an index that replays the whole log on next start.
         index.apply(docs, [], 0)
+        release_free_memory()
         result.documents += len(docs)
         if progress is not None:
             progress(len(docs))

@@ -1,0 +1,47 @@
+"""Keep native heap memory bounded while the search index is fed.
+
+tantivy's indexing and merge threads allocate through glibc's malloc, which
+gives each thread its own arena and keeps freed memory in them: measured on a
+421k-series feed, the process heap grew from 91 to 265 MiB although the live data
+did not. One arena and a trim after each index commit keep it near 130 MiB.
+Elsewhere (musl, macOS) these calls are absent and nothing is done.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+from functools import cache
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number for M_ARENA_MAX
+
+
+@cache
+def _glibc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+        libc.malloc_trim  # noqa: B018 - glibc only: probe before use
+        libc.mallopt  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def limit_arenas() -> None:
+    """Use one malloc arena for the process (before the indexing threads start)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_ARENA_MAX, 1)
+
+
+def release_free_memory() -> None:
+    """Return freed heap pages to the operating system."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

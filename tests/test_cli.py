@@ -212,3 +212,15 @@ def test_no_index_defers_to_the_next_open(settings: Settings) -> None:
     assert stats["index"]["applied_change_id"] < stats["index"]["store_change_id"]
     found = orjson.loads(runner.invoke(app, ["search", "GSE93431", "--json"], env=env).stdout)
     assert found["results"][0]["accession"] == "GSE93431"
+
+
+def test_few_literal_matches_are_relaxed_with_strict_ones_first(demo_settings: Settings) -> None:
+    env = _env(demo_settings)
+    short = orjson.loads(runner.invoke(app, ["search", "T2D islets", "--json"], env=env).stdout)
+    assert short["relaxed"] is True
+    assert short["total"] > 10
+    literal = {
+        "GSE25724",
+        "GSE37852",
+    }  # the two series that say both "type 2 diabetes" and "islets"
+    assert {r["accession"] for r in short["results"][:2]} == literal

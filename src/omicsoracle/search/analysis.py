@@ -77,15 +77,7 @@ def words(text: str) -> list[str]:
     if text.isascii():
         lowered = _ASCII_POSSESSIVE_RE.sub("", text.lower())
         return [w for w in _ASCII_WORD_RE.findall(lowered) if len(w) <= MAX_TOKEN_CHARS]
-    out = []
-    for match in _WORD_RE.finditer(text):
-        raw = match.group()
-        if raw in ("s", "S") and _is_possessive_s(text, match.start()):
-            continue
-        word = normalize_word(raw)
-        if word and len(word) <= MAX_TOKEN_CHARS:
-            out.append(word)
-    return out
+    return [word for word, _, _ in word_spans(text)]
 
 
 def word_spans(text: str) -> list[tuple[str, int, int]]:

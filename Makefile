@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO := data/corpus data/demo
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install browser run demo test lint bench clean
 
 install: $(STAMP)
 
@@ -17,6 +17,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download would
+# need the internet at test time). Installed once, when missing.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+		else sudo apt-get install -y chromium || { sudo apt-get update && sudo apt-get install -y chromium; }; fi; }
 
 # Loads the bundled demo corpus once (files already ingested are skipped), then serves.
 demo: install
@@ -29,12 +38,13 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 bench: install
 	$(BIN)/omicsoracle bench ingest
 	$(BIN)/omicsoracle bench search
+	$(BIN)/omicsoracle bench api
 
 clean:
-	rm -rf $(VENV) var bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var bench/out test-artifacts .pytest_cache .mypy_cache .ruff_cache

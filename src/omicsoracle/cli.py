@@ -407,13 +407,16 @@ def db_upgrade() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
-    """Serve the HTTP API."""
+    """Serve the HTTP API and the web page."""
     import uvicorn
 
     from omicsoracle.api.app import create_app
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(_settings()), host=host, port=port, log_level="info", access_log=access_log
+    )
 
 
 @bench_app.command("ingest")
@@ -429,6 +432,12 @@ def bench_search() -> None:
     """Search latency on both engines at demo size and 10x, and ranking quality."""
     _bench_module("bench.search_bench").main(["--rebuild"])
     _bench_module("bench.relevance").main([])
+
+
+@bench_app.command("api")
+def bench_api() -> None:
+    """/api/v1/search over HTTP next to the engine; first-load JS bytes of the page."""
+    _bench_module("bench.api_bench").main([])
 
 
 def _bench_module(name: str) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,48 @@ class Settings(BaseSettings):
         ge=1,
         le=64,
         description="Read-only SQLite connections kept for queries.",
+    )
+
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the write API (uploads); unset: the write API is off (403).",
+    )
+    max_upload_mb: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Largest file POST /api/v1/ingest accepts, in MiB (413 beyond).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Requests per minute per client to expensive endpoints (export, ingest); 0 turns the limit off.",
+    )
+    rate_limit_burst: int = Field(
+        default=10,
+        ge=1,
+        description="Requests a client may send at once to expensive endpoints before the rate applies.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (JSON list); empty: CORS closed.",
+    )
+    ws_heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="Seconds between WebSocket heartbeats.",
+    )
+    ws_send_queue: int = Field(
+        default=256,
+        ge=1,
+        description="Events queued for one WebSocket client (beyond that they are read back from the store when it catches up).",
+    )
+    ws_send_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="A WebSocket client that takes no event for this long is dropped, so it cannot slow the others.",
     )
 
     @property

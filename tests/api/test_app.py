@@ -1,20 +1,10 @@
-"""The minimal HTTP API, in-process (ASGI) on the demo corpus."""
+"""The HTTP API in-process (ASGI) on the demo corpus: search, health, headers, docs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
+from api_helpers import AppFactory
 from fastapi.testclient import TestClient
-
-from omicsoracle.api.app import create_app
-from omicsoracle.config import Settings
-
-
-@pytest.fixture(scope="module")
-def client(demo_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_settings)) as c:
-        yield c
 
 
 def test_search_returns_ranked_json(client: TestClient) -> None:
@@ -78,3 +68,94 @@ def test_health_and_stats(client: TestClient) -> None:
     ready = client.get("/readyz").json()
     assert ready["indexed"] == ready["series"]
     assert client.get("/api/v1/stats").json()["counts"]["series"] >= 42129
+
+
+def test_security_headers_on_pages_api_and_errors(client: TestClient) -> None:
+    for path in (
+        "/",
+        "/api/v1/search?q=liver",
+        "/api/v1/series/GSE999999999",
+        "/static/js/docs.js",
+    ):
+        response = client.get(path)
+        csp = response.headers["content-security-policy"]
+        script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+        assert "'self'" in script_src
+        assert "unsafe-inline" not in script_src
+        assert "unsafe-eval" not in script_src
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_large_bodies_are_gzipped(client: TestClient) -> None:
+    response = client.get(
+        "/api/v1/search", params={"q": "cancer", "limit": 100}, headers={"accept-encoding": "gzip"}
+    )
+    assert response.headers["content-encoding"] == "gzip"
+    small = client.get("/healthz", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in small.headers
+
+
+def test_cors_is_closed_by_default(client: TestClient) -> None:
+    response = client.get("/api/v1/stats", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in response.headers
+    preflight = client.options(
+        "/api/v1/search",
+        headers={"origin": "https://evil.example", "access-control-request-method": "GET"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_cors_opens_to_configured_origins(make_client: AppFactory) -> None:
+    c = make_client(cors_origins=["https://lab.example"])
+    allowed = c.get("/healthz", headers={"origin": "https://lab.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://lab.example"
+    other = c.get("/healthz", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_openapi_and_docs_are_served_offline(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    for path in (
+        "/api/v1/search",
+        "/api/v1/suggest",
+        "/api/v1/facets",
+        "/api/v1/export",
+        "/api/v1/series/{accession}",
+        "/api/v1/series/{accession}/similar",
+        "/api/v1/series/related",
+        "/api/v1/ingest",
+        "/api/v1/jobs/{job_id}",
+    ):
+        assert path in schema["paths"], path
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "https://" not in docs.text  # no CDN: the Swagger UI files are ours
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_facets_alone(client: TestClient) -> None:
+    full = client.get("/api/v1/search", params={"q": "liver", "organism": "mouse"}).json()
+    body = client.get("/api/v1/facets", params={"q": "liver", "organism": "mouse"}).json()
+    assert body["total"] == full["total"]
+    assert body["facets"] == full["facets"]
+    assert "results" not in body
+
+
+def test_stats_say_data_as_of(client: TestClient) -> None:
+    body = client.get("/api/v1/stats").json()
+    assert body["data_as_of"]
+    assert body["counts"]["publication"] > 0
+    assert body["counts"]["dataset"] == 1
+
+
+def test_search_pages_by_cursor_without_overlap(client: TestClient) -> None:
+    first = client.get("/api/v1/search", params={"q": "neuroblastoma", "limit": 10}).json()
+    second = client.get(
+        "/api/v1/search",
+        params={"q": "neuroblastoma", "limit": 10, "cursor": first["next_cursor"]},
+    ).json()
+    assert second["results"]
+    assert {h["accession"] for h in first["results"]}.isdisjoint(
+        h["accession"] for h in second["results"]
+    )

@@ -1,7 +1,7 @@
 """The FastAPI application, built by ``create_app(settings)``.
 
-Everything stateful (store, index) is built in the lifespan and reached through
-``request.app.state``; importing this module creates nothing.
+Everything stateful (store, index, jobs, event hub) is built in the lifespan and
+reached through ``request.app.state``; importing this module creates nothing.
 """
 
 from __future__ import annotations
@@ -11,133 +11,121 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
 
-import orjson
 from anyio import to_thread
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from omicsoracle import __version__
+from omicsoracle.api import export, jobs, records, search, web
+from omicsoracle.api.deps import json_response, runtime
+from omicsoracle.api.errors import PROBLEM_RESPONSES, problem
 from omicsoracle.api.errors import install as install_errors
-from omicsoracle.api.errors import problem
+from omicsoracle.api.events import EventHub
+from omicsoracle.api.ratelimit import RateLimiter
+from omicsoracle.api.security import SecurityHeaders
+from omicsoracle.api.suggestions import Suggestions
 from omicsoracle.config import Settings
+from omicsoracle.jobs import JobStore
 from omicsoracle.runtime import Runtime
-from omicsoracle.search.base import CursorExpired, InvalidCursor, SearchFilters, SearchRequest
 
 log = logging.getLogger(__name__)
 
 # How often a server notices changes another process (a CLI ingest) committed.
 CATCH_UP_SECONDS = 2.0
-
-
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(value), status_code=status, media_type="application/json")
+# Bodies smaller than this are sent as they are: compressing them costs more than it saves.
+GZIP_MIN_BYTES = 1024
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """Build the app; the store and index open when it starts."""
+    """Build the app; the store, index and job store open when it starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await to_thread.run_sync(Runtime.open, settings)
-        app.state.runtime = runtime
-        poller = asyncio.create_task(_keep_up(runtime))
+        rt = await to_thread.run_sync(Runtime.open, settings)
+        job_store = await to_thread.run_sync(JobStore.open, settings)
+        await to_thread.run_sync(job_store.fail_orphans)
+        hub = EventHub(job_store, settings.ws_send_queue, settings.ws_send_timeout_seconds)
+        app.state.runtime = rt
+        app.state.jobs = job_store
+        app.state.hub = hub
+        app.state.suggestions = Suggestions(rt.store)
+        app.state.ingest_runner = jobs.IngestRunner(rt, job_store, hub)
+        poller = asyncio.create_task(_keep_up(app))
         try:
             yield
         finally:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
-            await to_thread.run_sync(runtime.close)
+            await app.state.ingest_runner.close()
+            await hub.close()
+            await to_thread.run_sync(job_store.close)
+            await to_thread.run_sync(rt.close)
 
-    app = FastAPI(title="OmicsOracle", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="OmicsOracle",
+        version=__version__,
+        summary="Search and analysis of NCBI GEO series and their PubMed articles",
+        lifespan=lifespan,
+        # /docs is our own page over the packaged Swagger UI (FastAPI's loads it from a CDN).
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_errors(app)
+    # Outermost first: headers on every answer (errors included), then compression.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(SecurityHeaders)
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> Response:
-        return _json({"status": "ok"})
+        return json_response({"status": "ok"})
 
-    @app.get("/readyz")
+    @app.get("/readyz", tags=["operations"], summary="Store and index are reachable")
     async def readyz(request: Request) -> Response:
-        runtime: Runtime = request.app.state.runtime
+        rt = runtime(request)
         try:
-            stats = await to_thread.run_sync(runtime.store.stats)
-            docs = await to_thread.run_sync(runtime.index.doc_count)
+            stats = await to_thread.run_sync(rt.store.stats)
+            docs = await to_thread.run_sync(rt.index.doc_count)
         except Exception:
             return problem(503, "Service Unavailable", "store or index not reachable")
-        return _json({"status": "ready", "series": stats["counts"]["series"], "indexed": docs})
-
-    @app.get("/api/v1/search")
-    async def search(
-        request: Request,
-        q: Annotated[str, Query(max_length=1000)] = "",
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Query(max_length=4096)] = None,
-        sort: Literal["relevance", "date", "samples"] = "relevance",
-        organism: Annotated[list[str] | None, Query()] = None,
-        type: Annotated[list[str] | None, Query()] = None,
-        platform: Annotated[list[str] | None, Query()] = None,
-        min_samples: Annotated[int | None, Query(ge=0)] = None,
-        max_samples: Annotated[int | None, Query(ge=0)] = None,
-        year_from: Annotated[int | None, Query(ge=1900, le=2100)] = None,
-        year_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
-        raw_data: Annotated[list[str] | None, Query()] = None,
-    ) -> Response:
-        runtime: Runtime = request.app.state.runtime
-        search_request = SearchRequest(
-            query=q,
-            limit=limit,
-            cursor=cursor,
-            sort=sort,
-            filters=SearchFilters.build(
-                organism=organism,
-                type=type,
-                platform=platform,
-                min_samples=min_samples,
-                max_samples=max_samples,
-                year_from=year_from,
-                year_to=year_to,
-                raw_data=raw_data,
-            ),
+        return json_response(
+            {"status": "ready", "series": stats["counts"]["series"], "indexed": docs}
         )
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            response = await to_thread.run_sync(runtime.search, search_request)
-        except CursorExpired as exc:
-            return problem(410, "Cursor Expired", str(exc))
-        except InvalidCursor as exc:
-            return problem(400, "Invalid Cursor", str(exc))
-        body = response.to_dict()
-        body["took_ms"] = round((loop.time() - started) * 1000, 3)
-        return _json(body)
 
-    @app.get("/api/v1/stats")
+    @app.get("/api/v1/stats", tags=["operations"], summary="Counts per record type, data as of")
     async def stats(request: Request) -> Response:
-        runtime: Runtime = request.app.state.runtime
-        data = await to_thread.run_sync(runtime.store.stats)
-        return _json(data)
+        rt = runtime(request)
+        data = await to_thread.run_sync(rt.store.stats)
+        data["data_as_of"] = data.get("last_ingest")
+        data["indexed"] = await to_thread.run_sync(rt.index.doc_count)
+        return json_response(data)
 
-    @app.get("/api/v1/records/{identifier}")
-    async def record(request: Request, identifier: str) -> Response:
-        runtime: Runtime = request.app.state.runtime
-        try:
-            found = await to_thread.run_sync(runtime.store.get, identifier)
-        except ValueError as exc:
-            return problem(422, "Unprocessable Content", str(exc))
-        if found is None:
-            return problem(404, "Not Found", f"{identifier} is not in the store")
-        return _json(found)
-
+    for module in (search, records, export, jobs):
+        app.include_router(module.router, responses=PROBLEM_RESPONSES)
+    web.mount(app)
     return app
 
 
-async def _keep_up(runtime: Runtime) -> None:
+async def _keep_up(app: FastAPI) -> None:
+    rt: Runtime = app.state.runtime
+    suggestions: Suggestions = app.state.suggestions
     while True:
         await asyncio.sleep(CATCH_UP_SECONDS)
         try:
-            await to_thread.run_sync(runtime.catch_up)
+            caught = await to_thread.run_sync(rt.catch_up)
+            await suggestions.refresh(caught.applied_change_id)
         except Exception:
             # Retried on the next tick: the change log keeps what is not indexed yet.
             log.exception("search index catch-up failed; retrying in %.0f s", CATCH_UP_SECONDS)

@@ -7,10 +7,51 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from omicsoracle.api.ratelimit import RateLimited
+from omicsoracle.api.security import WriteAccessDenied
+
 PROBLEM = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (the body of every error response)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+
+
+def _described(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM: {"schema": Problem.model_json_schema()}},
+    }
+
+
+# Declared on every route, so the OpenAPI document says what errors really look like
+# (FastAPI's default 422 schema is not the body this API sends).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _described("Bad request"),
+    404: _described("Not found"),
+    422: _described("Malformed parameter or body"),
+    429: _described("Rate limited; see Retry-After"),
+    500: _described("Unexpected server error (never a stack trace)"),
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _described("Missing or wrong bearer token"),
+    403: _described("The write API is off (no token configured)"),
+    413: _described("Upload larger than OMICSORACLE_MAX_UPLOAD_MB"),
+}
+CURSOR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    410: _described("The cursor's index snapshot is gone: search again"),
+}
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
@@ -35,6 +76,19 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem(422, "Unprocessable Content", "invalid request parameters", errors=errors)
+
+    @app.exception_handler(WriteAccessDenied)
+    async def _denied(_request: Request, exc: WriteAccessDenied) -> Response:
+        headers = {"www-authenticate": 'Bearer realm="omicsoracle"'} if exc.status == 401 else {}
+        response = problem(exc.status, _title(exc.status), exc.detail)
+        response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RateLimited)
+    async def _limited(_request: Request, exc: RateLimited) -> Response:
+        response = problem(429, "Too Many Requests", str(exc), retry_after=exc.retry_after)
+        response.headers["retry-after"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _exc: Exception) -> Response:

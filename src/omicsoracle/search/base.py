@@ -221,6 +221,10 @@ class SearchIndex(Protocol):
         """Run one search; raises InvalidCursor / CursorExpired for bad cursors only."""
         ...
 
+    def similar(self, title: str, text: str, exclude: str, limit: int) -> list[SearchHit]:
+        """More like this: series sharing the most distinctive words of title and text."""
+        ...
+
     def refresh(self) -> None:
         """Pick up commits made by another process."""
         ...

@@ -10,6 +10,7 @@ Engines implement only :class:`Snapshot` and how to find the current / a pinned 
 from __future__ import annotations
 
 import dataclasses
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 import orjson
 
 from omicsoracle.query import parse_query
+from omicsoracle.search.analysis import tokens
 from omicsoracle.search.base import (
     FACET_NAMES,
     FacetCount,
@@ -30,9 +32,10 @@ from omicsoracle.search.base import (
 from omicsoracle.search.cursor import CursorCodec, CursorState, load_secret
 from omicsoracle.search.document import SearchDoc
 from omicsoracle.search.fields import SAMPLE_BUCKETS, UNKNOWN
-from omicsoracle.search.plan import Plan, Planner
+from omicsoracle.search.plan import Alt, Clause, Plan, Planner
 from omicsoracle.search.snippets import make_snippet
 from omicsoracle.search.spelling import VocabularySource
+from omicsoracle.search.stopwords import STOPWORDS
 
 FACET_SIZES = {"organism": 20, "type": 25, "platform": 20, "year": 100, "samples": 8}
 # The strict plan is relaxed when it matches fewer series than this (only on a first
@@ -41,6 +44,11 @@ FACET_SIZES = {"organism": 20, "type": 25, "platform": 20, "year": 100, "samples
 # it differently; relaxed ranking still puts every strict match first (a bonus per
 # matched concept), and the response says "relaxed".
 RELAX_BELOW = 10
+# More-like-this: the series' most distinctive stems become the clauses of a relaxed
+# plan, so neighbours sharing more of them rank first (the same coordination ranking as
+# relaxed searches). Stems in more than this share of series say nothing specific.
+SIMILAR_TERMS = 12
+SIMILAR_MAX_DF_SHARE = 0.15
 _SAMPLE_ORDER = {label: i for i, (_, label) in enumerate(SAMPLE_BUCKETS)}
 
 
@@ -125,6 +133,10 @@ class SnapshotIndex(ABC):
         """The snapshot a cursor started on; CursorExpired when it is gone."""
 
     @abstractmethod
+    def doc_count(self) -> int:
+        """See SearchIndex.doc_count."""
+
+    @abstractmethod
     def apply(self, docs: Sequence[SearchDoc], deleted: Sequence[str], upto_change_id: int) -> None:
         """See SearchIndex.apply."""
 
@@ -162,3 +174,39 @@ class SnapshotIndex(ABC):
             interpreted=plan.interpreted,
             relaxed=plan.relaxed,
         )
+
+    def similar(self, title: str, text: str, exclude: str, limit: int) -> list[SearchHit]:
+        """Series most like one described by ``title`` and ``text`` (``exclude`` left out).
+
+        Title words count double: they name what a study is about, the summary also
+        describes methods every study shares.
+        """
+        snapshot = self.current_snapshot()
+        vocabulary = snapshot.vocabulary()
+        n_docs = max(self.doc_count(), 1)
+        counts: dict[str, float] = {}
+        for weight, field_text in ((2.0, title), (1.0, text)):
+            for token in tokens(field_text):
+                if len(token) > 1 and not token.isdigit() and token not in STOPWORDS:
+                    counts[token] = counts.get(token, 0.0) + weight
+        scored = []
+        for token, tf in counts.items():
+            df = vocabulary.stem_doc_freq(token)
+            # df 1 is the series itself: a word no neighbour shares cannot find one.
+            if 2 <= df <= max(2, n_docs * SIMILAR_MAX_DF_SHARE):
+                scored.append((tf * math.log(n_docs / df), token))
+        top = sorted(scored, reverse=True)[:SIMILAR_TERMS]
+        if not top:
+            return []
+        # One clause of alternatives: a neighbour needs any of the terms, and BM25 sums
+        # what it shares (rarer terms weigh more), each term weighted by how much the
+        # source uses it. Not the relaxed plan's per-clause coordination: sharing the
+        # topic word should outweigh sharing three generic ones.
+        alts = tuple(Alt((t,), weight=1.0 + math.log(counts[t])) for _, t in top)
+        plan = Plan(
+            required=(Clause(label="similar", alts=alts),),
+            highlight=frozenset(t for _, t in top),
+        )
+        page = snapshot.execute(plan, "relevance", None, limit + 1)
+        hits = [_hit(row, plan) for row in page.rows]
+        return [hit for hit in hits if hit.accession != exclude][:limit]

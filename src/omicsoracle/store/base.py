@@ -114,6 +114,12 @@ class Store(Protocol):
     ) -> dict[str, Any] | None:
         """A record with its links, by GEO accession or PMID; None when unknown."""
 
+    def publications_of(self, accessions: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Linked publications (with relation and confidence) of each series, in one query."""
+
+    def publication_docs(self, pmids: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored publication records in the order asked, in one query."""
+
     def stats(self) -> dict[str, Any]: ...
 
     def backup(self, target: Path) -> None:

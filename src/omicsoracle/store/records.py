@@ -220,19 +220,61 @@ def _links(conn: Connection, where: str, key: str) -> list[dict[str, Any]]:
         ),
         {"k": key},
     )
-    return [
-        {
-            "series": s,
-            "pmid": p,
-            "relation": rel,
-            "source": src,
-            "confidence": conf,
-            "title": title,
-            "journal": journal,
-            "year": year,
-        }
-        for s, p, rel, src, conf, title, journal, year in rows
-    ]
+    return [_link(*row) for row in rows]
+
+
+def publications_of(conn: Connection, accessions: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Linked publications of many series, in one statement (the caller bounds the list)."""
+    out: dict[str, list[dict[str, Any]]] = {acc: [] for acc in accessions}
+    if not out:
+        return out
+    rows = conn.execute(
+        _in(
+            "SELECT r.series, r.pmid, r.relation, r.source, r.confidence, p.title, p.journal, p.year "
+            "FROM relationships r LEFT JOIN publications p ON p.pmid = r.pmid "
+            "WHERE r.series IN :keys ORDER BY r.series, r.confidence DESC, r.pmid, r.source"
+        ),
+        {"keys": list(out)},
+    )
+    for row in rows:
+        out[row[0]].append(_link(*row))
+    return out
+
+
+def publication_docs(conn: Connection, pmids: Sequence[str]) -> list[dict[str, Any]]:
+    """Stored publication records, in the order asked (unknown PMIDs left out)."""
+    keys = list(dict.fromkeys(pmids))
+    if not keys:
+        return []
+    docs = {
+        pmid: orjson.loads(doc)
+        for pmid, doc in conn.execute(
+            _in("SELECT pmid, doc FROM publications WHERE pmid IN :keys"), {"keys": keys}
+        )
+    }
+    return [docs[k] for k in keys if k in docs]
+
+
+def _link(
+    series: str,
+    pmid: str,
+    relation: str,
+    source: str,
+    confidence: float,
+    title: str | None,
+    journal: str | None,
+    year: int | None,
+) -> dict[str, Any]:
+    return {
+        "series": series,
+        "pmid": pmid,
+        "relation": relation,
+        "source": source,
+        "confidence": confidence,
+        "title": title,
+        "journal": journal,
+        "year": year,
+    }
 
 
 def _table_summary(conn: Connection, owner: str) -> dict[str, Any] | None:

@@ -37,6 +37,11 @@ class SqlStore:
 
     # -- schema -------------------------------------------------------------------------
 
+    @property
+    def read_engine(self) -> Engine:
+        """The engine queries run on (tests count its statements)."""
+        return self._read
+
     def upgrade(self) -> None:
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
@@ -178,6 +183,14 @@ class SqlStore:
             return records.get_record(
                 conn, identifier, sample_limit=sample_limit, sample_offset=sample_offset
             )
+
+    def publications_of(self, accessions: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        with self._read.connect() as conn:
+            return records.publications_of(conn, accessions)
+
+    def publication_docs(self, pmids: Sequence[str]) -> list[dict[str, Any]]:
+        with self._read.connect() as conn:
+            return records.publication_docs(conn, pmids)
 
     def stats(self) -> dict[str, Any]:
         with self._read.connect() as conn:

@@ -1,0 +1,179 @@
+"""HTTP API overhead: /api/v1/search over loopback next to the raw engine, same queries.
+
+    .venv/bin/python -m bench.api_bench [--rounds 6]
+
+Serves the demo corpus with ``omicsoracle serve`` (a separate process, access log
+off) and, in this process, opens the same store and index read-only. Every round runs
+the queries of bench/queries.txt in a new seeded order; each query is timed twice, side
+by side: the engine call the handler makes (``Runtime.search`` + ``to_dict()``) and the
+full HTTP request on a keep-alive connection (until the last body byte). The first
+round is a warm-up. The client and the server share this machine's 2 cores.
+
+Also prints the first-load JavaScript of the web page: the modules ``index.html``
+loads and their static imports, without the lazily imported tabs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.search_bench import load_queries
+from omicsoracle.config import Settings
+from omicsoracle.ingest import ingest_paths
+from omicsoracle.runtime import Runtime
+from omicsoracle.search.base import SearchRequest
+from omicsoracle.web import STATIC_DIR
+
+ROOT = Path(__file__).resolve().parent
+REPO = ROOT.parent
+OUT = ROOT / "out" / "api"
+DEMO = [REPO / "data" / "corpus", REPO / "data" / "demo"]
+_IMPORT = re.compile(
+    r"""^\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]""", re.M
+)
+_SCRIPT = re.compile(r"""<script[^>]*\bsrc=["']([^"']+)["']""")
+
+
+def first_load_js() -> dict[str, int]:
+    """Bytes of each module the page loads before any interaction (static imports only)."""
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    todo = [src for src in _SCRIPT.findall(html) if src.startswith("/static/")]
+    seen: dict[str, int] = {}
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        path = STATIC_DIR / url.removeprefix("/static/")
+        text = path.read_text(encoding="utf-8")
+        seen[url] = len(text.encode())
+        base = url.rsplit("/", 1)[0]
+        for a, b in _IMPORT.findall(text):
+            spec = a or b
+            if spec.startswith("./") or spec.startswith("../"):
+                parts = (base + "/" + spec).split("/")
+                resolved: list[str] = []
+                for part in parts:
+                    if part == "..":
+                        resolved.pop()
+                    elif part not in ("", "."):
+                        resolved.append(part)
+                todo.append("/" + "/".join(resolved))
+            elif spec.startswith("/"):
+                todo.append(spec)
+    return seen
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _data_dir() -> Path:
+    data = OUT / "var"
+    settings = Settings(data_dir=data)
+    with Runtime.open(settings, catch_up_index=False) as rt:
+        if rt.store.stats()["counts"]["series"] == 0:
+            print("loading the demo corpus into", data, flush=True)
+            ingest_paths(rt.store, DEMO)
+        rt.catch_up()
+    return data
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    args = parser.parse_args(argv)
+
+    js = first_load_js()
+    print(
+        f"first-load JS: {sum(js.values()):,} bytes in {len(js)} modules (no minification, before gzip)"
+    )
+    for url, size in sorted(js.items()):
+        print(f"  {url:40s} {size:>7,}")
+
+    data = _data_dir()
+    port = _free_port()
+    env = {**os.environ, "OMICSORACLE_DATA_DIR": str(data)}
+    cli = Path(sys.executable).with_name("omicsoracle")
+    server = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port), "--no-access-log"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"server did not start: {server.stderr.read().decode() if server.stderr else ''}"
+                    )
+                time.sleep(0.2)
+            queries = load_queries()
+            raw: list[float] = []
+            http: list[float] = []
+            took: list[float] = []
+            with Runtime.open(Settings(data_dir=data), catch_up_index=False) as rt:
+                for round_no in range(args.rounds):
+                    order = queries[:]
+                    random.Random(round_no).shuffle(order)
+                    for q in order:
+                        t0 = time.perf_counter()
+                        rt.search(SearchRequest(query=q, limit=20)).to_dict()
+                        t1 = time.perf_counter()
+                        response = client.get("/api/v1/search", params={"q": q, "limit": 20})
+                        response.read()
+                        t2 = time.perf_counter()
+                        assert response.status_code == 200, (q, response.text[:200])
+                        if round_no:
+                            raw.append((t1 - t0) * 1000)
+                            http.append((t2 - t1) * 1000)
+                            took.append(float(response.json()["took_ms"]))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    n = len(raw)
+    print(
+        f"\n/api/v1/search vs the engine, {len(queries)} queries x {args.rounds - 1} rounds = {n} requests each"
+    )
+    print("(one client, sequential, keep-alive; client and server share the 2 cores)")
+    print(f"{'':22s} {'median ms':>10s} {'p95 ms':>8s}")
+    for label, values in (
+        ("engine (in-process)", raw),
+        ("server took_ms", took),
+        ("HTTP round trip", http),
+    ):
+        print(f"{label:22s} {statistics.median(values):10.2f} {_pct(values, 0.95):8.2f}")
+    print(
+        f"HTTP / engine: median {statistics.median(http) / statistics.median(raw):.2f}x, "
+        f"p95 {_pct(http, 0.95) / _pct(raw, 0.95):.2f}x; "
+        f"overhead median {statistics.median(http) - statistics.median(raw):.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Search, facets and search-box suggestions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from omicsoracle.api.deps import json_response, runtime
+from omicsoracle.api.errors import CURSOR_RESPONSES, problem
+from omicsoracle.api.suggestions import Suggestions
+from omicsoracle.search.base import CursorExpired, InvalidCursor, SearchFilters, SearchRequest
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+QueryText = Annotated[str, Query(max_length=1000, description="Plain-language query")]
+Sort = Literal["relevance", "date", "samples"]
+# Repeated values of one filter are OR-ed; different filters are AND-ed.
+FilterValues = Annotated[list[str] | None, Query(max_length=50)]
+
+
+def search_filters(
+    organism: FilterValues = None,
+    type: FilterValues = None,
+    platform: FilterValues = None,
+    min_samples: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    max_samples: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    year_from: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    year_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    raw_data: FilterValues = None,
+) -> SearchFilters:
+    """Filters shared by search, facets and export."""
+    return SearchFilters.build(
+        organism=organism,
+        type=type,
+        platform=platform,
+        min_samples=min_samples,
+        max_samples=max_samples,
+        year_from=year_from,
+        year_to=year_to,
+        raw_data=raw_data,
+    )
+
+
+Filters = Annotated[SearchFilters, Depends(search_filters)]
+
+
+@router.get("/search", summary="Search series", responses=CURSOR_RESPONSES)
+async def search(
+    request: Request,
+    filters: Filters,
+    q: QueryText = "",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    sort: Sort = "relevance",
+) -> Response:
+    """Ranked series with snippets, facets over all matches and a cursor to the next page
+    (the same JSON as ``omicsoracle search --json``) plus ``took_ms``."""
+    rt = runtime(request)
+    search_request = SearchRequest(query=q, limit=limit, cursor=cursor, sort=sort, filters=filters)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        response = await to_thread.run_sync(rt.search, search_request)
+    except CursorExpired as exc:
+        return problem(410, "Cursor Expired", str(exc))
+    except InvalidCursor as exc:
+        return problem(400, "Invalid Cursor", str(exc))
+    body = response.to_dict()
+    body["took_ms"] = round((loop.time() - started) * 1000, 3)
+    return json_response(body)
+
+
+@router.get("/facets", summary="Facet counts of a search")
+async def facets(request: Request, filters: Filters, q: QueryText = "") -> Response:
+    """Facets over every match of the query (no result rows)."""
+    rt = runtime(request)
+    response = await to_thread.run_sync(rt.search, SearchRequest(query=q, limit=1, filters=filters))
+    body = response.to_dict()
+    return json_response(
+        {"query": q, "total": body["total"], "facets": body["facets"], "relaxed": body["relaxed"]}
+    )
+
+
+@router.get("/suggest", summary="Completions for the search box")
+async def suggest(
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=20)] = 8,
+) -> Response:
+    """Terms, organisms, titles and accessions starting like the typed text."""
+    suggestions: Suggestions = request.app.state.suggestions
+    suggester = await suggestions.get()
+    return json_response(
+        {"query": q, "suggestions": [s.to_dict() for s in suggester.suggest(q, limit)]}
+    )

@@ -1,0 +1,204 @@
+"""Upload-and-ingest jobs: auth, size limit, job state in the store, WebSocket events."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_helpers import PROBLEM, TOKEN, AppFactory
+from fastapi.testclient import TestClient
+
+from omicsoracle.jobs import JobStore
+
+DATA = Path(__file__).parents[1] / "data"
+FAMILY = DATA / "soft" / "GSE93431_family.soft.gz"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+
+
+def _upload(
+    client: TestClient, path: Path, headers: dict[str, str] | None = None, **form: str
+) -> Any:
+    with path.open("rb") as fh:
+        return client.post(
+            "/api/v1/ingest", files={"file": (path.name, fh)}, data=form, headers=headers or {}
+        )
+
+
+def _wait(client: TestClient, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
+        if body["state"] in ("done", "failed"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def test_write_api_is_off_without_a_token(make_client: AppFactory) -> None:
+    client = make_client()
+    response = _upload(client, FAMILY, AUTH)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == PROBLEM
+    assert "OMICSORACLE_API_TOKEN" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"authorization": "Bearer wrong"}, {"authorization": f"Basic {TOKEN}"}],
+)
+def test_wrong_or_missing_token_is_401(make_client: AppFactory, headers: dict[str, str]) -> None:
+    client = make_client(api_token=TOKEN)
+    response = _upload(client, FAMILY, headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_upload_over_the_limit_is_413(make_client: AppFactory, tmp_path: Path) -> None:
+    client = make_client(api_token=TOKEN, max_upload_mb=1)
+    big = DATA / "soft" / "GPL97.annot.gz"  # 2.0 MB of real annotation
+    assert big.stat().st_size > 1024 * 1024
+    response = _upload(client, big, AUTH)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    # Nothing of it is left behind.
+    assert not list((tmp_path / "var" / "uploads").rglob("*.gz"))
+
+
+def test_not_multipart_is_400(make_client: AppFactory) -> None:
+    client = make_client(api_token=TOKEN)
+    response = client.post("/api/v1/ingest", content=b"hello", headers=AUTH)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_bad_on_error_option_is_422(make_client: AppFactory) -> None:
+    client = make_client(api_token=TOKEN)
+    response = _upload(client, FAMILY, AUTH, on_error="ignore")
+    assert response.status_code == 422
+
+
+def test_ingest_job_returns_at_once_and_ends_searchable(make_client: AppFactory) -> None:
+    client = make_client(api_token=TOKEN)
+    response = _upload(client, FAMILY, AUTH)
+    assert response.status_code == 202
+    accepted = response.json()
+    assert accepted["state"] == "queued"
+    assert response.headers["location"] == f"/api/v1/jobs/{accepted['job']}"
+    job = _wait(client, accepted["job"])
+    assert job["state"] == "done", job
+    assert job["kind"] == "ingest"
+    assert job["params"]["filename"] == FAMILY.name
+    assert job["result"]["status"] == "ok"
+    assert job["result"]["parsed"]["series"] == 1
+    assert job["result"]["parsed"]["sample"] == 32
+    assert job["errors"] == []
+    assert job["progress"]["records"] >= 33
+    # Searchable as soon as the job says done.
+    assert client.get("/api/v1/series/GSE93431").status_code == 200
+    hits = client.get("/api/v1/search", params={"q": "GSE93431"}).json()["results"]
+    assert hits[0]["accession"] == "GSE93431"
+
+
+def test_job_state_lives_in_the_store(make_client: AppFactory, tmp_path: Path) -> None:
+    client = make_client(api_token=TOKEN)
+    job_id = _upload(client, FAMILY, AUTH).json()["job"]
+    _wait(client, job_id)
+    # Another process reads the same database: here, a JobStore of its own.
+    from omicsoracle.config import Settings
+
+    other = JobStore.open(Settings(data_dir=tmp_path / "var"))
+    try:
+        job = other.get(job_id)
+        assert job is not None
+        assert job.state == "done"
+        assert [e.event for e in other.events_since(job_id, 0)][-1] == "done"
+    finally:
+        other.close()
+
+
+def test_bad_records_are_job_errors(make_client: AppFactory, tmp_path: Path) -> None:
+    # A real family file whose first sample has a damaged accession: skip mode keeps
+    # the rest and reports the bad record with its line.
+    with gzip.open(FAMILY, "rt") as fh:
+        lines = fh.read().splitlines()
+    first_sample = next(i for i, line in enumerate(lines) if line.startswith("^SAMPLE"))
+    lines[first_sample] = "^SAMPLE = GSM-damaged"
+    broken = tmp_path / "GSE93431_broken.soft"
+    broken.write_text("\n".join(lines) + "\n")
+    client = make_client(api_token=TOKEN)
+    job = _wait(client, _upload(client, broken, AUTH, on_error="skip").json()["job"])
+    assert job["n_errors"] == 1, job
+    error = job["errors"][0]
+    assert error["path"] == broken.name  # the client's name, not a server path
+    assert error["line"] == first_sample + 1
+    assert error["record"] == "GSM-damaged"
+    assert broken.name in error["message"]
+    assert job["state"] == "done"
+    assert job["result"]["status"] == "partial"
+
+
+def test_an_unparseable_upload_fails_the_job(make_client: AppFactory, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("this is not a GEO or PubMed file\n")
+    client = make_client(api_token=TOKEN)
+    job = _wait(client, _upload(client, junk, AUTH).json()["job"])
+    assert job["state"] == "failed"
+    assert job["n_errors"] >= 1
+
+
+def test_unknown_and_malformed_job_ids(client: TestClient) -> None:
+    missing = client.get(f"/api/v1/jobs/{'0' * 32}")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
+    assert client.get("/api/v1/jobs/../../etc").status_code in (404, 422)
+    assert client.get("/api/v1/jobs/xyz").status_code == 422
+
+
+def test_websocket_streams_progress_and_done(make_client: AppFactory) -> None:
+    client = make_client(api_token=TOKEN, ingest_batch_size=5)
+    job_id = _upload(client, FAMILY, AUTH).json()["job"]
+    events: list[dict[str, Any]] = []
+    with client.websocket_connect("/api/v1/ws") as ws:
+        ws.send_json({"subscribe": job_id})
+        while True:
+            message = ws.receive_json()
+            if message.get("event") == "heartbeat":
+                continue
+            events.append(message)
+            if message.get("event") == "done":
+                break
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "subscribed"
+    assert "progress" in kinds
+    assert kinds[-1] == "done"
+    assert all(e["job"] == job_id for e in events)
+    assert events[-1]["state"] == "done"
+    assert events[-1]["result"]["parsed"]["sample"] == 32
+    seqs = [e["seq"] for e in events if "seq" in e]
+    assert seqs == sorted(seqs)
+
+
+def test_websocket_heartbeat_and_bad_messages(make_client: AppFactory) -> None:
+    client = make_client(ws_heartbeat_seconds=0.2)
+    with client.websocket_connect("/api/v1/ws") as ws:
+        assert ws.receive_json()["event"] == "heartbeat"
+        ws.send_text("not json")
+        assert ws.receive_json()["event"] == "invalid"
+        ws.send_json({"subscribe": "0" * 32})
+        reply = ws.receive_json()
+        while reply["event"] == "heartbeat":
+            reply = ws.receive_json()
+        assert reply["event"] == "unknown"
+
+
+def test_ingest_is_rate_limited_with_retry_after(make_client: AppFactory) -> None:
+    client = make_client(api_token=TOKEN, rate_limit_per_minute=2, rate_limit_burst=1)
+    assert _upload(client, FAMILY, AUTH).status_code == 202
+    limited = _upload(client, FAMILY, AUTH)
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == PROBLEM
+    assert 1 <= int(limited.headers["retry-after"]) <= 30

@@ -91,3 +91,13 @@ def test_export_is_rate_limited(make_client: AppFactory) -> None:
     assert int(limited.headers["retry-after"]) >= 1
     # Cheap endpoints are not limited.
     assert c.get("/api/v1/search", params={"q": "x"}).status_code == 200
+
+
+def test_export_streams_page_by_page(client: TestClient) -> None:
+    # Every 200-row page is sent as it is formatted: the body arrives in several
+    # chunks, never built whole in memory first.
+    with client.stream(
+        "GET", "/api/v1/export", params={"q": "neuroblastoma", "format": "tsv"}
+    ) as r:
+        chunks = [len(chunk) for chunk in r.iter_raw() if chunk]
+    assert len(chunks) >= 2

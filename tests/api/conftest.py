@@ -16,8 +16,13 @@ from omicsoracle.config import Settings
 
 @pytest.fixture(scope="module")
 def client(demo_settings: Settings) -> Iterator[TestClient]:
-    """Read-only client on the whole demo corpus (shared by a module's tests)."""
-    with TestClient(create_app(demo_settings)) as c:
+    """Read-only client on the whole demo corpus (shared by a module's tests).
+
+    No rate limit: a module sends more exports than a burst allows; the limit has
+    tests of its own on apps built by ``make_client``.
+    """
+    settings = demo_settings.model_copy(update={"rate_limit_per_minute": 0})
+    with TestClient(create_app(settings)) as c:
         yield c
 
 

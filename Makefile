@@ -44,6 +44,7 @@ test: lint browser
 bench: install
 	$(BIN)/omicsoracle bench ingest
 	$(BIN)/omicsoracle bench search
+	$(BIN)/omicsoracle bench suggest
 	$(BIN)/omicsoracle bench api
 
 clean:

@@ -9,6 +9,9 @@ by side: the engine call the handler makes (``Runtime.search`` + ``to_dict()``) 
 full HTTP request on a keep-alive connection (until the last body byte). The first
 round is a warm-up. The client and the server share this machine's 2 cores.
 
+Then every prefix of those queries (up to 24 characters) goes to /api/v1/suggest, as
+the search box sends them while someone types. HTTP requests accept gzip, as browsers do.
+
 Also prints the first-load JavaScript of the web page: the modules ``index.html``
 loads and their static imports, without the lazily imported tabs.
 """
@@ -16,17 +19,14 @@ loads and their static imports, without the lazily imported tabs.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from tests.servers import serve
 
 from bench.search_bench import load_queries
 from omicsoracle.config import Settings
@@ -74,12 +74,6 @@ def first_load_js() -> dict[str, int]:
     return seen
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _data_dir() -> Path:
     data = OUT / "var"
     settings = Settings(data_dir=data)
@@ -109,56 +103,42 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {url:40s} {size:>7,}")
 
     data = _data_dir()
-    port = _free_port()
-    env = {**os.environ, "OMICSORACLE_DATA_DIR": str(data)}
-    cli = Path(sys.executable).with_name("omicsoracle")
-    server = subprocess.Popen(
-        [str(cli), "serve", "--port", str(port), "--no-access-log"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(
-                        f"server did not start: {server.stderr.read().decode() if server.stderr else ''}"
-                    )
-                time.sleep(0.2)
-            # The server builds its search-box suggester on first use (CPU for a few
-            # seconds): build it now so it does not compete with the timed requests.
-            client.get("/api/v1/suggest", params={"q": "a"}).raise_for_status()
-            queries = load_queries()
-            raw: list[float] = []
-            http: list[float] = []
-            took: list[float] = []
-            with Runtime.open(Settings(data_dir=data), catch_up_index=False) as rt:
-                for round_no in range(args.rounds):
-                    order = queries[:]
-                    random.Random(round_no).shuffle(order)
-                    for q in order:
-                        t0 = time.perf_counter()
-                        rt.search(SearchRequest(query=q, limit=20)).to_dict()
-                        t1 = time.perf_counter()
-                        response = client.get("/api/v1/search", params={"q": q, "limit": 20})
-                        response.read()
-                        t2 = time.perf_counter()
-                        assert response.status_code == 200, (q, response.text[:200])
-                        if round_no:
-                            raw.append((t1 - t0) * 1000)
-                            http.append((t2 - t1) * 1000)
-                            took.append(float(response.json()["took_ms"]))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with (
+        serve(data, OUT / "server.log", None, "--no-access-log") as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        # The server builds its search-box suggester on first use (CPU for a few
+        # seconds): build it now so it does not compete with the timed requests.
+        client.get("/api/v1/suggest", params={"q": "a"}).raise_for_status()
+        queries = load_queries()
+        raw: list[float] = []
+        http: list[float] = []
+        took: list[float] = []
+        with Runtime.open(Settings(data_dir=data), catch_up_index=False) as rt:
+            for round_no in range(args.rounds):
+                order = queries[:]
+                random.Random(round_no).shuffle(order)
+                for q in order:
+                    t0 = time.perf_counter()
+                    rt.search(SearchRequest(query=q, limit=20)).to_dict()
+                    t1 = time.perf_counter()
+                    response = client.get("/api/v1/search", params={"q": q, "limit": 20})
+                    response.read()
+                    t2 = time.perf_counter()
+                    assert response.status_code == 200, (q, response.text[:200])
+                    if round_no:
+                        raw.append((t1 - t0) * 1000)
+                        http.append((t2 - t1) * 1000)
+                        took.append(float(response.json()["took_ms"]))
+        # The search box asks for suggestions on every keystroke: time each prefix of
+        # every query, over HTTP like the page does.
+        keystrokes = [q[:i] for q in queries for i in range(1, min(len(q), 24) + 1)]
+        suggest: list[float] = []
+        for text in keystrokes * 2:
+            t0 = time.perf_counter()
+            client.get("/api/v1/suggest", params={"q": text, "limit": 8}).read()
+            suggest.append((time.perf_counter() - t0) * 1000)
+        suggest = suggest[len(keystrokes) :]  # the first pass is the warm-up
     n = len(raw)
     print(
         f"\n/api/v1/search vs the engine, {len(queries)} queries x {args.rounds - 1} rounds = {n} requests each"
@@ -171,6 +151,10 @@ def main(argv: list[str] | None = None) -> None:
         ("HTTP round trip", http),
     ):
         print(f"{label:22s} {statistics.median(values):10.2f} {_pct(values, 0.95):8.2f}")
+    print(
+        f"GET /api/v1/suggest, {len(suggest)} keystrokes: median {statistics.median(suggest):.2f} ms, "
+        f"p95 {_pct(suggest, 0.95):.2f} ms, p99 {_pct(suggest, 0.99):.2f} ms (HTTP round trip)"
+    )
     print(
         f"HTTP / engine: median {statistics.median(http) / statistics.median(raw):.2f}x, "
         f"p95 {_pct(http, 0.95) / _pct(raw, 0.95):.2f}x; "

@@ -434,6 +434,12 @@ def bench_search() -> None:
     _bench_module("bench.relevance").main([])
 
 
+@bench_app.command("suggest")
+def bench_suggest() -> None:
+    """Per-keystroke latency and build time of the search-box suggester."""
+    _bench_module("bench.suggest_bench").main([])
+
+
 @bench_app.command("api")
 def bench_api() -> None:
     """/api/v1/search over HTTP next to the engine; first-load JS bytes of the page."""

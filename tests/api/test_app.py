@@ -159,3 +159,31 @@ def test_search_pages_by_cursor_without_overlap(client: TestClient) -> None:
     assert {h["accession"] for h in first["results"]}.isdisjoint(
         h["accession"] for h in second["results"]
     )
+
+
+def test_suggest_completes_titles_terms_and_accessions(client: TestClient) -> None:
+    body = client.get("/api/v1/suggest", params={"q": "neurobl", "limit": 8}).json()
+    assert body["query"] == "neurobl"
+    assert 1 <= len(body["suggestions"]) <= 8
+    assert any("neuroblastoma" in s["text"].lower() for s in body["suggestions"])
+    nsclc = client.get("/api/v1/suggest", params={"q": "NSCL"}).json()["suggestions"]
+    assert any(s["kind"] == "term" and s["text"] == "NSCLC" for s in nsclc)
+    series = client.get("/api/v1/suggest", params={"q": "GSE203"}).json()["suggestions"]
+    assert series
+    assert all(s["accession"].startswith("GSE203") for s in series)
+    assert client.get("/api/v1/suggest", params={"q": "  "}).json()["suggestions"] == []
+
+
+def test_suggest_opens_any_complete_record_id(client: TestClient) -> None:
+    # A PubMed article no series of the corpus cites is still one keystroke away.
+    pub = client.get("/api/v1/suggest", params={"q": "41603352"}).json()["suggestions"][0]
+    assert pub["accession"] == "41603352"
+    assert pub["detail"] == "publication"
+    assert pub["text"] == client.get("/api/v1/publications/41603352").json()["title"]
+    sample = client.get("/api/v1/suggest", params={"q": "gsm11805"}).json()["suggestions"][0]
+    assert (sample["accession"], sample["detail"]) == ("GSM11805", "sample")
+    assert client.get("/api/v1/suggest", params={"q": "GSE999999999"}).json()["suggestions"] == []
+
+
+def test_suggest_limit_is_bounded(client: TestClient) -> None:
+    assert client.get("/api/v1/suggest", params={"q": "a", "limit": 21}).status_code == 422

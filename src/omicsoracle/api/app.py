@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 CATCH_UP_SECONDS = 2.0
 # Bodies smaller than this are sent as they are: compressing them costs more than it saves.
 GZIP_MIN_BYTES = 1024
+# zlib's default level: nearly level 9's size on JSON at a fraction of its time (a
+# 30 KB result page compresses in well under a millisecond).
+GZIP_LEVEL = 6
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -78,7 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_errors(app)
     # Outermost first: headers on every answer (errors included), then compression.
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -13,6 +13,8 @@ from omicsoracle.api.deps import json_response, runtime
 from omicsoracle.api.errors import CURSOR_RESPONSES, problem
 from omicsoracle.api.suggestions import Suggestions
 from omicsoracle.search.base import CursorExpired, InvalidCursor, SearchFilters, SearchRequest
+from omicsoracle.search.suggest import Suggestion
+from omicsoracle.store.records import record_type_of
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
@@ -94,6 +96,24 @@ async def suggest(
     """Terms, organisms, titles and accessions starting like the typed text."""
     suggestions: Suggestions = request.app.state.suggestions
     suggester = await suggestions.get()
-    return json_response(
-        {"query": q, "suggestions": [s.to_dict() for s in suggester.suggest(q, limit)]}
+    found = suggester.suggest(q, limit)
+    # A complete id of any record type (a sample, a DataSet, a PMID...) opens that
+    # record: the suggester only completes series, and most PubMed articles are
+    # reachable from no series of the corpus.
+    record = await _record_suggestion(request, q)
+    if record is not None:
+        found = [record, *(s for s in found if s.accession != record.accession)][:limit]
+    return json_response({"query": q, "suggestions": [s.to_dict() for s in found]})
+
+
+async def _record_suggestion(request: Request, text: str) -> Suggestion | None:
+    kind = record_type_of(text)
+    if kind is None:
+        return None
+    rt = runtime(request)
+    doc = await to_thread.run_sync(lambda: rt.store.get(kind[1], sample_limit=1))
+    if doc is None:
+        return None
+    return Suggestion(
+        text=doc.get("title") or kind[1], kind="accession", accession=kind[1], detail=kind[0]
     )

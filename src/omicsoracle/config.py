@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -85,6 +85,15 @@ class Settings(BaseSettings):
         le=300,
         description="A WebSocket client that takes no event for this long is dropped, so it cannot slow the others.",
     )
+
+    @field_validator("api_token", mode="after")
+    @classmethod
+    def _blank_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # OMICSORACLE_API_TOKEN= (a template variable left empty) must mean "write API
+        # off", never "the empty string is the password".
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return value
 
     @property
     def resolved_database_url(self) -> str:

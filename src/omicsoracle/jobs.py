@@ -59,8 +59,13 @@ events_table = sa.Table(
 )
 
 
+# Tells this process apart from an earlier one that had the same pid (a restarted
+# container's server is often pid 1 again).
+_BOOT = uuid.uuid4().hex[:12]
+
+
 def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{socket.gethostname()}:{os.getpid()}:{_BOOT}"
 
 
 @dataclass(frozen=True)
@@ -197,7 +202,8 @@ class JobStore:
             self._event(conn, job_id, "progress", progress)
 
     def errors(self, job_id: str, errors: Sequence[dict[str, Any]]) -> None:
-        """Append errors (the row keeps the first MAX_JOB_ERRORS), one event each."""
+        """Append errors: the row and the event stream keep the first MAX_JOB_ERRORS
+        (one event each), ``n_errors`` counts them all."""
         if not errors:
             return
         with self._engine.begin() as conn:
@@ -215,7 +221,8 @@ class JobStore:
                 .where(jobs_table.c.id == job_id)
                 .values(errors=_dumps(kept), n_errors=row[1] + len(errors))
             )
-            for error in errors:
+            room = max(0, MAX_JOB_ERRORS - (row[1]))
+            for error in errors[:room]:
                 self._event(conn, job_id, "error", {"error": error})
 
     def finish(self, job_id: str, state: str, result: dict[str, Any]) -> None:
@@ -253,9 +260,14 @@ class JobStore:
                     jobs_table.c.state.in_(("queued", "running"))
                 )
             ).all()
+        me = this_process()
         for job_id, owner in rows:
-            owner_host, _, pid = owner.rpartition(":")
-            if owner_host != host or _pid_alive(pid):
+            owner_host, pid, _boot = ([*owner.split(":"), "", ""])[:3]
+            if owner_host != host or owner == me:
+                continue
+            # Our own pid under another boot id is a dead predecessor; any other live
+            # pid may be a sibling server process still running it.
+            if pid != str(os.getpid()) and _pid_alive(pid):
                 continue
             self.errors(job_id, [{"reason": "the server process running this job stopped"}])
             self.finish(job_id, "failed", {"interrupted": True})

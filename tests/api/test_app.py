@@ -6,6 +6,9 @@ import pytest
 from api_helpers import AppFactory
 from fastapi.testclient import TestClient
 
+from omicsoracle.api.app import create_app
+from omicsoracle.config import Settings
+
 
 def test_search_returns_ranked_json(client: TestClient) -> None:
     response = client.get("/api/v1/search", params={"q": "neuroblastoma"})
@@ -187,3 +190,26 @@ def test_suggest_opens_any_complete_record_id(client: TestClient) -> None:
 
 def test_suggest_limit_is_bounded(client: TestClient) -> None:
     assert client.get("/api/v1/suggest", params={"q": "a", "limit": 21}).status_code == 422
+
+
+def test_405_says_what_is_allowed(client: TestClient) -> None:
+    response = client.delete("/healthz")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_unexpected_errors_are_problems_with_security_headers(demo_settings: Settings) -> None:
+    app = create_app(demo_settings)
+
+    async def boom() -> None:
+        raise RuntimeError("/secret/path/in/a/traceback")
+
+    app.add_api_route("/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "secret" not in response.text
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"

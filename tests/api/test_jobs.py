@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from api_helpers import PROBLEM, TOKEN, AppFactory
 from fastapi.testclient import TestClient
 
+from omicsoracle.config import Settings
 from omicsoracle.jobs import JobStore
 
 DATA = Path(__file__).parents[1] / "data"
@@ -108,8 +110,6 @@ def test_job_state_lives_in_the_store(make_client: AppFactory, tmp_path: Path) -
     job_id = _upload(client, FAMILY, AUTH).json()["job"]
     _wait(client, job_id)
     # Another process reads the same database: here, a JobStore of its own.
-    from omicsoracle.config import Settings
-
     other = JobStore.open(Settings(data_dir=tmp_path / "var"))
     try:
         job = other.get(job_id)
@@ -202,3 +202,89 @@ def test_ingest_is_rate_limited_with_retry_after(make_client: AppFactory) -> Non
     assert limited.status_code == 429
     assert limited.headers["content-type"] == PROBLEM
     assert 1 <= int(limited.headers["retry-after"]) <= 30
+
+
+def test_an_empty_token_setting_keeps_the_write_api_off(make_client: AppFactory) -> None:
+    client = make_client(api_token="  ")
+    response = _upload(client, FAMILY, {"authorization": "Bearer "})
+    assert response.status_code == 403
+
+
+def test_an_empty_presented_token_is_refused(make_client: AppFactory) -> None:
+    client = make_client(api_token=TOKEN)
+    assert _upload(client, FAMILY, {"authorization": "Bearer "}).status_code == 401
+
+
+def test_wrong_tokens_count_against_the_rate_limit(make_client: AppFactory) -> None:
+    client = make_client(api_token=TOKEN, rate_limit_per_minute=1, rate_limit_burst=2)
+    wrong = {"authorization": "Bearer guess"}
+    assert [_upload(client, FAMILY, wrong).status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_form_fields_count_against_the_upload_limit(make_client: AppFactory) -> None:
+    client = make_client(api_token=TOKEN, max_upload_mb=1)
+    many = {f"f{i}": "x" * 1000 for i in range(15)}
+    too_many = {f"f{i}": "x" for i in range(40)}
+    with FAMILY.open("rb") as fh:
+        response = client.post(
+            "/api/v1/ingest", files={"file": (FAMILY.name, fh)}, data=too_many, headers=AUTH
+        )
+    assert response.status_code == 400
+    assert "form fields" in response.json()["detail"]
+    big = b"x" * (1024 * 1024 - 2000)  # the file alone fits; with the fields it does not
+    response = client.post(
+        "/api/v1/ingest", files={"file": ("a.soft", big)}, data=many, headers=AUTH
+    )
+    assert response.status_code == 413
+
+
+def test_websocket_binary_frames_get_an_answer(make_client: AppFactory) -> None:
+    client = make_client()
+    with client.websocket_connect("/api/v1/ws") as ws:
+        ws.send_bytes(b"\x00\xff not json")
+        assert ws.receive_json()["event"] == "invalid"
+        ws.send_bytes(orjson.dumps({"subscribe": "0" * 32}))
+        assert ws.receive_json()["event"] == "unknown"
+
+
+def test_shutdown_leaves_no_job_queued_or_running(make_client: AppFactory, tmp_path: Path) -> None:
+    client = make_client(api_token=TOKEN)
+    ids = [_upload(client, FAMILY, AUTH).json()["job"] for _ in range(3)]
+    client.__exit__(None, None, None)  # the server stops at once
+    jobs = JobStore.open(Settings(data_dir=tmp_path / "var"))
+    try:
+        states = {jobs.get(i).state for i in ids}  # type: ignore[union-attr]
+    finally:
+        jobs.close()
+    assert states <= {"done", "failed"}
+    assert not list((tmp_path / "var" / "uploads").rglob("*.gz"))
+
+
+def test_orphans_of_a_dead_predecessor_fail_siblings_keep_running(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    from sqlalchemy import update
+
+    from omicsoracle.jobs import jobs_table
+
+    store = JobStore.open(Settings(data_dir=tmp_path))
+    host = socket.gethostname()
+    try:
+        reused = store.create("ingest", {})  # our pid, an earlier boot: a restarted container
+        sibling = store.create("ingest", {})  # a live process of this host (our parent)
+        with store._engine.begin() as conn:  # type: ignore[attr-defined]
+            for job, owner in (
+                (reused, f"{host}:{os.getpid()}:oldboot"),
+                (sibling, f"{host}:{os.getppid()}:otherboot"),
+            ):
+                conn.execute(
+                    update(jobs_table)
+                    .where(jobs_table.c.id == job.id)
+                    .values(owner=owner, state="running")
+                )
+        assert store.fail_orphans() == 1
+        assert store.get(reused.id).state == "failed"  # type: ignore[union-attr]
+        assert store.get(sibling.id).state == "running"  # type: ignore[union-attr]
+    finally:
+        store.close()

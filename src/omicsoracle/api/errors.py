@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from omicsoracle.api.ratelimit import RateLimited
-from omicsoracle.api.security import WriteAccessDenied
+from omicsoracle.api.security import HEADERS, WriteAccessDenied
 
 PROBLEM = "application/problem+json"
 
@@ -67,7 +67,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        response = problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+        response.headers.update(exc.headers or {})  # Allow on 405, as RFC 9110 requires
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:
@@ -92,7 +94,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, _exc: Exception) -> Response:
-        return problem(500, "Internal Server Error", "the server failed to answer this request")
+        # Answered outside the middleware stack (Starlette's outermost error handler),
+        # so the security headers are added here.
+        response = problem(500, "Internal Server Error", "the server failed to answer this request")
+        response.headers.update(HEADERS)
+        return response
 
 
 def _title(status: int) -> str:

@@ -24,22 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["export"])
 
 
 def _pages(rt: Runtime, request: SearchRequest) -> Iterator[list[dict[str, Any]]]:
-    cursor: str | None = None
-    while True:
-        response = rt.search(
-            SearchRequest(
-                query=request.query,
-                limit=MAX_LIMIT,
-                cursor=cursor,
-                filters=request.filters,
-                sort=request.sort,
-            )
-        )
-        if response.results:
-            yield [hit.to_dict() for hit in response.results]
-        cursor = response.next_cursor
-        if cursor is None:
-            return
+    for hits in rt.index.scan(request):
+        yield [hit.to_dict() for hit in hits]
 
 
 def _publication_pages(

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import shutil
 import time
+from pathlib import Path as PathType
 from typing import Annotated, Any
 
 import orjson
@@ -30,38 +31,54 @@ router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
 # Progress events at most this often: a fast ingest flushes many batches a second.
 PROGRESS_EVERY_SECONDS = 0.5
+# How long shutdown waits for a running ingest to commit before marking it failed.
+SHUTDOWN_GRACE_SECONDS = 30.0
 JobId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
 
 
 class IngestRunner:
-    """Runs ingest jobs of this process one at a time (the store has one writer)."""
+    """Runs ingest jobs of this process one at a time (the store has one writer).
+
+    On shutdown no job is left "running" or "queued": the running ingest gets
+    ``SHUTDOWN_GRACE_SECONDS`` to finish (its file transaction commits whole or not at
+    all), queued ones do not start, and whatever is left is marked failed.
+    """
 
     def __init__(self, rt: Runtime, jobs: JobStore, hub: EventHub):
         self.rt = rt
         self.jobs = jobs
         self.hub = hub
         self._gate = asyncio.Semaphore(1)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}
+        self._closing = False
 
-    def submit(self, job_id: str, path: Any, on_error: OnError) -> None:
+    def submit(self, job_id: str, path: PathType, on_error: OnError) -> None:
         task = asyncio.create_task(self._run(job_id, path, on_error))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = job_id
+        task.add_done_callback(lambda t: self._tasks.pop(t, None))
 
-    async def _run(self, job_id: str, path: Any, on_error: OnError) -> None:
-        async with self._gate:
-            try:
-                await to_thread.run_sync(self._ingest, job_id, path, on_error)
-            except Exception as exc:  # the job must end, whatever happened
-                log.exception("ingest job %s failed", job_id)
-                await to_thread.run_sync(
-                    self.jobs.finish, job_id, "failed", {"error": f"{type(exc).__name__}: {exc}"}
-                )
-                self.hub.notify(job_id)
-            finally:
-                shutil.rmtree(path.parent, ignore_errors=True)
+    async def _run(self, job_id: str, path: PathType, on_error: OnError) -> None:
+        try:
+            async with self._gate:
+                if self._closing:
+                    await self._fail(job_id, "the server shut down before this job started")
+                    return
+                try:
+                    # Not abandoned on cancel: the upload is removed only once the
+                    # thread reading it has finished.
+                    await to_thread.run_sync(self._ingest, job_id, path, on_error)
+                except Exception as exc:  # the job must end, whatever happened
+                    log.exception("ingest job %s failed", job_id)
+                    await self._fail(job_id, f"{type(exc).__name__}: {exc}")
+        finally:
+            shutil.rmtree(path.parent, ignore_errors=True)
 
-    def _ingest(self, job_id: str, path: Any, on_error: OnError) -> None:
+    async def _fail(self, job_id: str, reason: str) -> None:
+        await to_thread.run_sync(self.jobs.errors, job_id, [{"reason": reason}])
+        await to_thread.run_sync(self.jobs.finish, job_id, "failed", {"error": reason})
+        self.hub.notify(job_id)
+
+    def _ingest(self, job_id: str, path: PathType, on_error: OnError) -> None:
         self.jobs.start(job_id)
         records = 0
         started = last = time.monotonic()
@@ -107,10 +124,18 @@ class IngestRunner:
         self.hub.notify(job_id)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._closing = True
+        pending = set(self._tasks)
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in late:
+                job_id = self._tasks.get(task)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                if job_id is not None:
+                    with contextlib.suppress(Exception):
+                        await self._fail(job_id, "interrupted: the server shut down")
 
 
 def _error(p: Problem) -> dict[str, Any]:
@@ -130,7 +155,8 @@ def _error(p: Problem) -> dict[str, Any]:
     summary="Upload a GEO or PubMed file to ingest (returns a job id at once)",
     status_code=202,
     responses=WRITE_RESPONSES,
-    dependencies=[Depends(require_token), Depends(limit("ingest"))],
+    # The limit first: failed token guesses count against it too.
+    dependencies=[Depends(limit("ingest")), Depends(require_token)],
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -199,7 +225,7 @@ async def events(websocket: WebSocket) -> None:
     sender = asyncio.create_task(_send(websocket, hub, sub, cfg.ws_heartbeat_seconds))
     try:
         while not sub.dropped.is_set():
-            receive = asyncio.create_task(websocket.receive_text())
+            receive = asyncio.create_task(websocket.receive())
             dropped = asyncio.create_task(sub.dropped.wait())
             done, _ = await asyncio.wait(
                 {receive, dropped, sender}, return_when=asyncio.FIRST_COMPLETED
@@ -208,7 +234,13 @@ async def events(websocket: WebSocket) -> None:
             if receive not in done:
                 receive.cancel()
                 break
-            reply = await _command(hub, sub, receive.result())
+            message = receive.result()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:  # a binary frame: commands are JSON text
+                text = (message.get("bytes") or b"").decode("utf-8", "replace")
+            reply = await _command(hub, sub, text)
             if reply is not None and not sub.put(reply):
                 break
     except WebSocketDisconnect:

@@ -68,5 +68,6 @@ def require_token(request: Request) -> None:
         raise WriteAccessDenied(403, "the write API is off: set OMICSORACLE_API_TOKEN to enable it")
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     expected = settings.api_token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected):
+    token = presented.strip().encode()
+    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(token, expected):
         raise WriteAccessDenied(401, "a valid 'Authorization: Bearer <token>' header is required")

@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import IO
 
 from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
-# Form fields other than the file are short options ("on_error"); cap them.
+# Form fields other than the file are short options ("on_error"): cap their size and
+# number, and the size of each part's headers, so no part of a body escapes a limit.
 MAX_FIELD_BYTES = 1024
+MAX_FIELDS = 16
+MAX_HEADER_BYTES = 16 * 1024
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -61,17 +66,34 @@ class _Receiver:
         self._buffer = bytearray()
         self._out: IO[bytes] | None = None
         self._is_file = False
-        self.total = 0
+        self._header_bytes = 0
+        self.total = 0  # every body byte the parser hands over, file or not
+
+    def _count(self, n: int) -> None:
+        self.total += n
+        if self.total > self.max_bytes:
+            raise UploadTooLarge(self.max_bytes)
 
     def on_part_begin(self) -> None:
+        if len(self.fields) >= MAX_FIELDS:
+            raise BadUpload(f"at most {MAX_FIELDS} form fields")
+        self._header_bytes = 0
         self._headers = {}
         self._buffer = bytearray()
         self._is_file = False
 
+    def _header(self, n: int) -> None:
+        self._header_bytes += n
+        self._count(n)
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise BadUpload("multipart part headers are too long")
+
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header(end - start)
         self._header_field += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header(end - start)
         self._header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -95,12 +117,11 @@ class _Receiver:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
+        self._count(len(chunk))
         if self._is_file:
             assert self._out is not None
             assert self.upload is not None
             self.upload.size += len(chunk)
-            if self.upload.size > self.max_bytes:
-                raise UploadTooLarge(self.max_bytes)
             self._out.write(chunk)
         else:
             self._buffer += chunk
@@ -117,6 +138,12 @@ class _Receiver:
         if self._out is not None:
             self._out.close()
             self._out = None
+
+
+def _discard(receiver: _Receiver) -> None:
+    receiver.close()
+    if receiver.upload is not None:
+        receiver.upload.path.unlink(missing_ok=True)
 
 
 async def receive_upload(
@@ -148,16 +175,14 @@ async def receive_upload(
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
-    except (UploadTooLarge, BadUpload):
-        receiver.close()
-        if receiver.upload is not None:
-            receiver.upload.path.unlink(missing_ok=True)
+    except (MultipartParseError, ClientDisconnect) as exc:
+        _discard(receiver)
+        raise BadUpload(f"malformed or interrupted multipart body: {exc}") from exc
+    except BaseException:
+        # Our own limits (UploadTooLarge, BadUpload) go to the client as they are; a
+        # server-side failure (a full disk) stays a 500 without the server's paths.
+        _discard(receiver)
         raise
-    except Exception as exc:
-        receiver.close()
-        if receiver.upload is not None:
-            receiver.upload.path.unlink(missing_ok=True)
-        raise BadUpload(f"malformed multipart body: {exc}") from exc
     receiver.close()
     if receiver.upload is None:
         raise BadUpload(f"no file in the {file_field!r} form field")

@@ -6,7 +6,7 @@ Other modules (API, CLI, ingest) code against these names only; the engines live
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -219,6 +219,10 @@ class SearchIndex(Protocol):
 
     def search(self, request: SearchRequest) -> SearchResponse:
         """Run one search; raises InvalidCursor / CursorExpired for bad cursors only."""
+        ...
+
+    def scan(self, request: SearchRequest, page_size: int = MAX_LIMIT) -> Iterator[list[SearchHit]]:
+        """Every match, page by page, on one snapshot that cannot expire (for exports)."""
         ...
 
     def similar(self, title: str, text: str, exclude: str, limit: int) -> list[SearchHit]:

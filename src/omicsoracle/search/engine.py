@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from omicsoracle.query import parse_query
 from omicsoracle.search.analysis import tokens
 from omicsoracle.search.base import (
     FACET_NAMES,
+    MAX_LIMIT,
     FacetCount,
     SearchHit,
     SearchRequest,
@@ -133,6 +135,13 @@ class SnapshotIndex(ABC):
         """The snapshot a cursor started on; CursorExpired when it is gone."""
 
     @abstractmethod
+    def private_snapshot(self) -> AbstractContextManager[Snapshot]:
+        """The newest snapshot, held for the caller alone until the block ends.
+
+        Not in the cursor cache, so no eviction can take it away mid-scan.
+        """
+
+    @abstractmethod
     def doc_count(self) -> int:
         """See SearchIndex.doc_count."""
 
@@ -174,6 +183,31 @@ class SnapshotIndex(ABC):
             interpreted=plan.interpreted,
             relaxed=plan.relaxed,
         )
+
+    def scan(self, request: SearchRequest, page_size: int = MAX_LIMIT) -> Iterator[list[SearchHit]]:
+        """Every match of ``request``, page by page, on one private snapshot.
+
+        For exports: a cursor walk would go through the snapshot cache, whose oldest
+        generations are evicted while new data lands, and an export cut short after its
+        first pages were sent cannot be told apart from a complete one.
+        """
+        parsed = parse_query(request.query)
+        with self.private_snapshot() as snapshot:
+            plan = Planner(snapshot.vocabulary()).plan(request, parsed)
+            if plan.impossible:
+                return
+            page = snapshot.execute(plan, request.sort, None, page_size)
+            if page.total < RELAX_BELOW and plan.can_relax():
+                plan = dataclasses.replace(plan, relaxed=True)
+                page = snapshot.execute(plan, request.sort, None, page_size)
+            done = 0
+            while page.rows:
+                yield [_hit(row, plan) for row in page.rows]
+                done += len(page.rows)
+                if done >= page.total:
+                    return
+                after = CursorState(snapshot.generation, done, page.rows[-1].key, plan.relaxed)
+                page = snapshot.execute(plan, request.sort, after, page_size)
 
     def similar(self, title: str, text: str, exclude: str, limit: int) -> list[SearchHit]:
         """Series most like one described by ``title`` and ``text`` (``exclude`` left out).

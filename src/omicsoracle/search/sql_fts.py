@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from omicsoracle.search.base import CursorExpired
@@ -284,6 +285,15 @@ class SqlIndex(SnapshotIndex):
         if current.generation == generation:
             return current
         raise CursorExpired()
+
+    @contextmanager
+    def private_snapshot(self) -> Iterator[SqlSnapshot]:
+        # Its own read transaction: cache eviction closes cached snapshots' connections.
+        snap = SqlSnapshot(self.path)
+        try:
+            yield snap
+        finally:
+            snap.close()
 
     def refresh(self) -> None:
         """Pick up commits made by another process."""

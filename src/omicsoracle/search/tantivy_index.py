@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +288,11 @@ class TantivyIndex(SnapshotIndex):
         if current.generation == generation:
             return current
         return self._snapshots.require(generation)
+
+    @contextmanager
+    def private_snapshot(self) -> Iterator[TantivySnapshot]:
+        # A tantivy searcher stays valid while referenced; eviction only forgets it.
+        yield self.current_snapshot()
 
     def refresh(self) -> None:
         """Pick up commits made by another process."""

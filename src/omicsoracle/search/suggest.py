@@ -26,20 +26,19 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
-from typing import Any, NamedTuple
+from itertools import islice
+from typing import Any
 
-from omicsoracle.search.analysis import tokens, words
-from omicsoracle.search.synonyms import ASSAYS, CONCEPTS, SPECIES
+from omicsoracle.search.analysis import words
+from omicsoracle.search.prefix_index import WIDE as WIDE
+from omicsoracle.search.prefix_index import PrefixIndex
+from omicsoracle.search.vocabulary import Term, collect_terms
 from omicsoracle.store import Store
 
 MAX_LIMIT = 20
 # Best title ids kept per wide prefix: twice the largest page leaves room for the
 # candidates a multi-word filter or de-duplication drops.
 TOP_K = 2 * MAX_LIMIT
-# A prefix spanning more index keys than this reads its precomputed best ids instead of
-# merging the posting lists of all its words.
-WIDE = 32
 # Multi-word input with sparse matches intersects posting lists as sets, in C at ~25 ns
 # a posting, or checks candidates against each title's own words, in Python at ~0.3 us
 # a check. A word is intersected when that is cheaper (fewer than CHECK_COST times the
@@ -53,7 +52,6 @@ DRIVER_MAX = 10_000
 # may list fewer titles than exist (never wrong ones, never out of order): the price
 # of bounding every keystroke to about a millisecond.
 SCAN_CAP = 1000
-_AFTER_ALL = "\U0010ffff"  # sorts after every folded key: the end of a prefix range
 _SERIES_RE = re.compile(r"^GSE([1-9][0-9]{0,8})$")
 _ACCESSION_PREFIX_RE = re.compile(r"^GSE([0-9]{1,9})$", re.IGNORECASE)
 _MAX_DIGITS = 9
@@ -85,134 +83,6 @@ class Suggestion:
         }
 
 
-class _Term(NamedTuple):
-    text: str
-    kind: str
-    detail: str | None
-    popularity: int
-    key: str  # folded words joined by spaces
-    case_sensitive: bool  # ambiguous abbreviation: only offered to input typed in capitals
-
-
-class _PrefixIndex:
-    """Sorted keys, each with the ascending (= best-first) ids of the items holding it."""
-
-    __slots__ = ("keys", "offsets", "postings", "tops")
-
-    def __init__(self, keys: list[str], offsets: array[int], postings: array[int]) -> None:
-        self.keys = keys
-        self.offsets = offsets  # postings of keys[i]: postings[offsets[i]:offsets[i + 1]]
-        self.postings = postings
-        self.tops: dict[str, array[int]] = {}
-        if keys:
-            self._visit(0, len(keys), 0)
-
-    @classmethod
-    def build(cls, keysets: Iterable[Iterable[str]]) -> tuple[_PrefixIndex, array[int], array[int]]:
-        """Index items (ids 0, 1, ... in iteration order) by their keys.
-
-        Also returns the forward index: the sorted-key numbers of item ``i`` are
-        ``forward[starts[i]:starts[i + 1]]``, sorted. Everything lives in 4-byte
-        arrays, never one Python object per posting (5.7M postings at 400k titles).
-        """
-        first_seen: dict[str, int] = {}
-        forward = array("I")
-        starts = array("I", [0])
-        for keys in keysets:
-            for key in dict.fromkeys(keys):
-                forward.append(first_seen.setdefault(key, len(first_seen)))
-            starts.append(len(forward))
-        ordered = sorted(first_seen)
-        rank = array("I", bytes(4 * len(ordered)))
-        for position, key in enumerate(ordered):
-            rank[first_seen[key]] = position
-        del first_seen
-        forward = array("I", map(rank.__getitem__, forward))
-        counts = Counter(forward)
-        offsets = array("I", [0])
-        for number in range(len(ordered)):
-            offsets.append(offsets[-1] + counts[number])
-        for item in range(len(starts) - 1):  # sorted per item: membership by bisect
-            start, end = starts[item], starts[item + 1]
-            forward[start:end] = array("I", sorted(forward[start:end]))
-        postings = array("I", bytes(4 * len(forward)))
-        fill = list(offsets[:-1])
-        # Items in ascending id order, so every posting list comes out sorted.
-        for item in range(len(starts) - 1):
-            for number in forward[starts[item] : starts[item + 1]]:
-                postings[fill[number]] = item
-                fill[number] += 1
-        return cls(ordered, offsets, postings), forward, starts
-
-    def _visit(self, lo: int, hi: int, depth: int) -> list[int]:
-        """Best TOP_K ids of keys[lo:hi] (all sharing ``depth`` leading characters).
-
-        Records them for every wide prefix on the way down, bottom-up, so each
-        posting list is read once and only up to TOP_K entries.
-        """
-        keys = self.keys
-        if hi - lo <= WIDE:
-            heads = (self._slice(i, TOP_K) for i in range(lo, hi))
-            return sorted(set(chain.from_iterable(heads)))[:TOP_K]
-        children: list[int] = []
-        i = lo
-        while i < hi:
-            key = keys[i]
-            if len(key) <= depth:  # the prefix itself is a key
-                j = i + 1
-            else:
-                j = bisect_left(keys, key[:depth] + chr(ord(key[depth]) + 1), i, hi)
-            children.extend(self._visit(i, j, depth + 1))
-            i = j
-        best = sorted(set(children))[:TOP_K]
-        self.tops[keys[lo][:depth]] = array("I", best)
-        return best
-
-    def _slice(self, i: int, limit: int | None = None) -> memoryview:
-        start, end = self.offsets[i], self.offsets[i + 1]
-        if limit is not None:
-            end = min(end, start + limit)
-        return memoryview(self.postings)[start:end]
-
-    def span(self, prefix: str) -> tuple[int, int]:
-        """Range of keys starting with ``prefix``."""
-        lo = bisect_left(self.keys, prefix)
-        return lo, bisect_left(self.keys, prefix + _AFTER_ALL, lo)
-
-    def exact(self, key: str) -> memoryview | None:
-        """Ids holding exactly ``key``, best first; None when no item has it."""
-        i = bisect_left(self.keys, key)
-        return self._slice(i) if i < len(self.keys) and self.keys[i] == key else None
-
-    def postings_in(self, lo: int, hi: int) -> int:
-        """Postings of keys[lo:hi] (an item holding two of them counts twice)."""
-        return self.offsets[hi] - self.offsets[lo]
-
-    def postings_of(self, lo: int, hi: int) -> memoryview:
-        """Ids holding any of keys[lo:hi], unordered, with repeats.
-
-        The posting lists of consecutive keys are consecutive: one slice, no copy.
-        """
-        return memoryview(self.postings)[self.offsets[lo] : self.offsets[hi]]
-
-    def merged(self, lo: int, hi: int) -> Iterator[int]:
-        """Distinct ids of keys[lo:hi], best first, lazily (for narrow ranges)."""
-        last = -1
-        for item in heapq.merge(*(self._slice(i) for i in range(lo, hi))):
-            if item != last:
-                yield item
-                last = item
-
-    def best(self, prefix: str) -> Iterator[int]:
-        """Distinct ids of keys starting with ``prefix``, best first.
-
-        For a wide prefix only the precomputed TOP_K best come back.
-        """
-        lo, hi = self.span(prefix)
-        tops = self.tops.get(prefix) if hi - lo > WIDE else None
-        return iter(tops) if tops is not None else self.merged(lo, hi)
-
-
 class Suggester:
     """Completions for search-box text; build with :meth:`build` or :func:`from_store`."""
 
@@ -222,11 +92,11 @@ class Suggester:
         title_text: bytes,
         title_starts: array[int],
         title_accessions: array[int],
-        words_index: _PrefixIndex,
+        words_index: PrefixIndex,
         title_words: array[int],
         title_word_starts: array[int],
-        terms: list[_Term],
-        terms_index: _PrefixIndex,
+        terms: list[Term],
+        terms_index: PrefixIndex,
         accessions: array[int],
         accession_titles: array[int],
     ) -> None:
@@ -287,11 +157,11 @@ class Suggester:
                 acc_numbers.append(number)
                 acc_titles.append(title_id)
 
-        words_index, title_words, title_word_starts = _PrefixIndex.build(new_titles())
+        words_index, title_words, title_word_starts = PrefixIndex.build(new_titles(), TOP_K)
         rows.clear()
         order = sorted(range(len(acc_numbers)), key=acc_numbers.__getitem__)
-        terms = _collect_terms(organisms, words_index)
-        terms_index, _, _ = _PrefixIndex.build([term.key] for term in terms)
+        terms = collect_terms(organisms, words_index)
+        terms_index, _, _ = PrefixIndex.build(([term.key] for term in terms), TOP_K)
         return cls(
             title_text=bytes(blob),
             title_starts=starts,
@@ -354,12 +224,12 @@ class Suggester:
     def _term_matches(
         self, key: str, raw: str, limit: int
     ) -> tuple[list[Suggestion], list[Suggestion]]:
-        def allowed(term: _Term) -> bool:
+        def allowed(term: Term) -> bool:
             return not term.case_sensitive or term.text.startswith(raw)
 
         exact_ids = self._terms_index.exact(key) or ()
         exact = [t for t in (self._terms[i] for i in exact_ids) if allowed(t)]
-        others: list[_Term] = []
+        others: list[Term] = []
         for i in self._terms_index.best(key):
             term = self._terms[i]
             if term.key != key and allowed(term):
@@ -448,7 +318,7 @@ class Suggester:
         return found
 
 
-def _suggestion(term: _Term) -> Suggestion:
+def _suggestion(term: Term) -> Suggestion:
     return Suggestion(term.text, term.kind, None, term.detail)
 
 
@@ -472,69 +342,6 @@ def _blend(
     add(others, len(out) + max(room - len(titles), -(-room // 2)))
     add(titles, limit)
     return out
-
-
-# --- vocabulary ------------------------------------------------------------------------
-
-
-def _title_count(index: _PrefixIndex, forms: Iterable[str]) -> int:
-    """Titles holding every word of at least one form (a phrase or an abbreviation)."""
-    hits: set[int] = set()
-    for form in forms:
-        lists = [index.exact(word) for word in dict.fromkeys(words(form))]
-        if not lists or any(p is None for p in lists):
-            continue
-        present = sorted((p for p in lists if p is not None), key=len)
-        rarest, rest = present[0], present[1:]
-        hits.update(i for i in rarest if all(_contains(p, i) for p in rest))
-    return len(hits)
-
-
-def _contains(ids: memoryview, item: int) -> bool:
-    i = bisect_left(ids, item)
-    return i < len(ids) and ids[i] == item
-
-
-def _collect_terms(organisms: Mapping[str, int], index: _PrefixIndex) -> list[_Term]:
-    """Organisms, species common names, assay and concept words; ranked best first."""
-    terms: dict[str, _Term] = {}
-
-    def add(text: str, kind: str, detail: str | None, popularity: int, case: bool = False) -> None:
-        key = " ".join(words(text))
-        compact = key.replace(" ", "")  # "RNA-seq" and "RNAseq" are one suggestion
-        old = terms.get(compact)
-        if key and (old is None or popularity > old.popularity):
-            shown = " ".join(text.split())
-            terms[compact] = _Term(
-                shown, kind, detail if detail != shown else None, popularity, key, case
-            )
-
-    def distinct(forms: Iterable[str]) -> list[str]:
-        # "humans" next to "human" and "microarrays" next to "microarray" only add noise.
-        by_stem: dict[tuple[str, ...], str] = {}
-        for form in forms:
-            by_stem.setdefault(tuple(tokens(form)), form)
-        return list(by_stem.values())
-
-    for name, count in organisms.items():
-        add(name, "organism", None, count)
-    for species in SPECIES:
-        count = organisms.get(species.scientific, 0)
-        add(species.scientific, "organism", None, count)
-        for name in distinct(species.names):
-            add(name, "organism", species.scientific, count)
-    for assay in ASSAYS:
-        count = _title_count(index, assay.words)
-        for word in distinct((assay.name, *assay.words)):
-            add(word, "term", assay.name, count)
-    for concept in CONCEPTS:
-        count = _title_count(index, (*concept.phrases, *concept.abbreviations))
-        for phrase in distinct((concept.name, *concept.phrases)):
-            add(phrase, "term", concept.name, count)
-        for abbreviation in concept.abbreviations:
-            add(abbreviation, "term", concept.name, count, concept.ambiguous)
-    kinds = {"organism": 0, "term": 1}
-    return sorted(terms.values(), key=lambda t: (-t.popularity, kinds[t.kind], t.key))
 
 
 def from_store(store: Store, *, batch: int = 2000) -> Suggester:

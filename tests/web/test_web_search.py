@@ -146,3 +146,15 @@ def test_clicking_an_accession_suggestion_opens_the_record(page: Page) -> None:
     option.click()
     expect(page).to_have_url(re.compile(r"\?id=GSE100007$"))
     expect(page.locator("#record-view h1")).to_contain_text("Widespread translational")
+
+
+def test_a_pmid_in_the_box_opens_its_publication(page: Page) -> None:
+    # No demo series cites this article: the search box is the way to it.
+    page.goto("/")
+    page.locator("#q").press_sequentially("41603352", delay=20)
+    option = page.locator("[role=option][data-accession='41603352']")
+    expect(option).to_contain_text("Mast cells promote pathology")
+    option.click()
+    expect(page).to_have_url(re.compile(r"\?id=41603352$"))
+    expect(page.locator("#record-view h1")).to_contain_text("Mast cells promote pathology")
+    expect(page.locator("#record-view")).to_contain_text("GSE149758")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,20 +25,77 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "var")
 
 
-# One entry per store backend; the PostgreSQL store joins this list.
-STORE_URLS = {
-    "sqlite": lambda tmp: f"sqlite:///{tmp / 'store.sqlite'}",
+# The PostgreSQL server CI provides (trust auth); each test gets a schema of its own.
+PG_URL = os.environ.get(
+    "OMICSORACLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextmanager
+def _postgres_schema() -> Iterator[str]:
+    """A fresh schema on the test server; its URL points ``search_path`` at it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(PG_URL)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except OperationalError as exc:
+        admin.dispose()
+        reason = f"PostgreSQL not reachable at {PG_URL}: {exc.orig}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)  # CI has the server: its absence is a failure
+        pytest.skip(reason)
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@contextmanager
+def _sqlite_file(tmp: Path) -> Iterator[str]:
+    yield f"sqlite:///{tmp / 'store.sqlite'}"
+
+
+# One entry per store backend: a context manager giving a URL of an empty database.
+STORE_URLS: dict[str, Callable[[Path], AbstractContextManager[str]]] = {
+    "sqlite": _sqlite_file,
+    "postgresql": lambda _tmp: _postgres_schema(),
 }
 
 
 @pytest.fixture(params=sorted(STORE_URLS))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database on every backend."""
+    with STORE_URLS[request.param](tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
     """A migrated, empty store on every backend."""
-    s = open_store(STORE_URLS[request.param](tmp_path))
+    s = open_store(store_url)
     try:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def other_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A second empty store on the same backend as ``store`` (compare two histories)."""
+    backend = request.node.callspec.params["store_url"]
+    (tmp_path / "other").mkdir()
+    with STORE_URLS[backend](tmp_path / "other") as url:
+        s = open_store(url)
+        try:
+            yield s
+        finally:
+            s.close()
 
 
 @pytest.fixture(scope="session")

@@ -288,3 +288,16 @@ def test_orphans_of_a_dead_predecessor_fail_siblings_keep_running(tmp_path: Path
         assert store.get(sibling.id).state == "running"  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+def test_ingest_job_and_search_on_every_store(make_client: AppFactory, store_url: str) -> None:
+    # The same API over SQLite and over PostgreSQL (records, jobs and job events all
+    # in the server database).
+    client = make_client(api_token=TOKEN, database_url=store_url)
+    job = _wait(client, _upload(client, FAMILY, AUTH).json()["job"])
+    assert job["state"] == "done", job
+    assert client.get("/api/v1/series/GSE93431").json()["samples_page"]["total"] == 32
+    hits = client.get("/api/v1/search", params={"q": "cohesin chromosome"}).json()["results"]
+    assert hits[0]["accession"] == "GSE93431"
+    related = client.post("/api/v1/series/related", json={"accessions": ["GSE93431"]}).json()
+    assert related["publications"]["GSE93431"]

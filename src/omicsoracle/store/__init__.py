@@ -15,8 +15,17 @@ def _open_sqlite(url: str, readers: int) -> Store:
     return SQLiteStore(url, readers=readers)
 
 
-# Keyed by the SQLAlchemy URL's backend name; PostgreSQL registers here too.
-STORES: dict[str, Callable[[str, int], Store]] = {"sqlite": _open_sqlite}
+def _open_postgres(url: str, readers: int) -> Store:
+    from omicsoracle.store.postgres import PostgresStore
+
+    return PostgresStore(url, readers=readers)
+
+
+# Keyed by the SQLAlchemy URL's backend name.
+STORES: dict[str, Callable[[str, int], Store]] = {
+    "sqlite": _open_sqlite,
+    "postgresql": _open_postgres,
+}
 
 
 def open_store(url: str, *, readers: int = 4, upgrade: bool = True) -> Store:

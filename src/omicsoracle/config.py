@@ -44,6 +44,29 @@ class Settings(BaseSettings):
         description="Read-only SQLite connections kept for queries.",
     )
 
+    db_pool_size: int = Field(
+        default=5,
+        ge=1,
+        le=200,
+        description="PostgreSQL: connections kept open for queries per process.",
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=200,
+        description="PostgreSQL: extra connections opened under load beyond the pool size.",
+    )
+    db_pool_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="PostgreSQL: seconds a request waits for a free connection before failing.",
+    )
+    db_pool_recycle: int = Field(
+        default=1800,
+        ge=-1,
+        description="PostgreSQL: seconds after which a connection is replaced (-1: never).",
+    )
     api_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for the write API (uploads); unset: the write API is off (403).",

@@ -17,7 +17,7 @@ from omicsoracle.config import Settings
 from omicsoracle.indexer import CatchUp, catch_up, reindex
 from omicsoracle.search import open_index
 from omicsoracle.search.base import SearchIndex, SearchRequest, SearchResponse
-from omicsoracle.store import Store, open_store
+from omicsoracle.store import PoolOptions, Store, open_store
 
 
 @dataclass
@@ -31,7 +31,16 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings, *, catch_up_index: bool = True) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = open_store(settings.resolved_database_url, readers=settings.reader_pool_size)
+        store = open_store(
+            settings.resolved_database_url,
+            readers=settings.reader_pool_size,
+            pool=PoolOptions(
+                size=settings.db_pool_size,
+                overflow=settings.db_max_overflow,
+                timeout=settings.db_pool_timeout,
+                recycle=settings.db_pool_recycle,
+            ),
+        )
         try:
             index = open_index(settings.search_engine, settings.index_dir)
         except Exception:

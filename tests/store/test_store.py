@@ -1,9 +1,12 @@
-"""Store behaviour on real SQLite: upserts, merge rule, change log, rollback, backup."""
+"""Store behaviour on every backend (SQLite, PostgreSQL): upserts, merge rule, change log, rollback, backup."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import subprocess
+import threading
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from omicsoracle.model import (
     Sample,
     Series,
 )
-from omicsoracle.store import Store
+from omicsoracle.store import Store, open_store
 
 
 def _jsonl_series() -> Series:
@@ -170,3 +173,35 @@ def test_backup_is_a_consistent_copy(store: Store, tmp_path: Path) -> None:
     with closing(sqlite3.connect(target)) as conn:
         assert conn.execute("SELECT count(*) FROM series").fetchone() == (1,)
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_writers_of_two_processes_commit_in_change_id_order(store_url: str) -> None:
+    # The index feed reads changes with id > last applied: a writer that took a lower
+    # id but committed later would be skipped for good. Writers serialise instead
+    # (SQLite's write lock, PostgreSQL's advisory lock), so ids commit in order.
+    first, second = open_store(store_url), open_store(store_url)
+    order: list[str] = []
+    inside = threading.Event()
+    try:
+
+        def late_writer() -> None:
+            inside.wait(10)
+            with second.transaction(None) as tx:
+                tx.write([dataclasses.replace(_jsonl_series(), accession="GSE54")])
+                order.append("second writes")
+
+        thread = threading.Thread(target=late_writer)
+        thread.start()
+        with first.transaction(None) as tx:
+            tx.write([_jsonl_series()])
+            inside.set()
+            time.sleep(0.5)  # the second writer is now waiting for us
+            order.append("first commits")
+        thread.join(30)
+        assert order == ["first commits", "second writes"]
+        changes = first.changes_since(0, 10)
+        assert [c.accession for c in changes] == ["GSE53", "GSE54"]
+        assert changes[0].id < changes[1].id
+    finally:
+        first.close()
+        second.close()

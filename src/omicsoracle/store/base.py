@@ -26,6 +26,16 @@ class Change:
     op: str  # upsert | delete
 
 
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    """Connection pool of a server database (SQLite's readers are ``reader_pool_size``)."""
+
+    size: int = 5
+    overflow: int = 10
+    timeout: float = 10.0
+    recycle: int = 1800
+
+
 @dataclass(slots=True)
 class WriteCounts:
     """Per record type: how many were new, changed, unchanged or deleted."""

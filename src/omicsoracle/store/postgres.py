@@ -14,26 +14,32 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from omicsoracle.store.base import PoolOptions
 from omicsoracle.store.sql import SqlStore
 
 # pg_advisory_xact_lock key of the store's single writer (any fixed 64-bit number).
 WRITER_LOCK = 4_711_002
 
 
-def _engine(url: str, *, pool_size: int, overflow: int) -> Engine:
+def _engine(url: str, pool: PoolOptions) -> Engine:
     return create_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=overflow,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout,
+        pool_recycle=pool.recycle,
         pool_pre_ping=True,  # a restarted server: stale connections are replaced, not used
-        pool_recycle=1800,
     )
 
 
 class PostgresStore(SqlStore):
-    def __init__(self, url: str, *, readers: int = 4) -> None:
-        write = _engine(url, pool_size=1, overflow=1)
-        read = _engine(url, pool_size=readers, overflow=readers)
+    def __init__(self, url: str, *, pool: PoolOptions | None = None) -> None:
+        pool = pool or PoolOptions()
+        # One writer at a time anyway (the advisory lock): a small pool of its own.
+        write = _engine(
+            url, PoolOptions(size=1, overflow=1, timeout=pool.timeout, recycle=pool.recycle)
+        )
+        read = _engine(url, pool)
 
         @event.listens_for(write, "begin")
         def _single_writer(conn: Any) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +29,23 @@ from omicsoracle.search.document import SearchDoc
 ROOT = Path(__file__).resolve().parents[2]
 JSONL = ROOT / "data" / "corpus" / "geo_series.jsonl.gz"
 CSV = ROOT / "data" / "corpus" / "geo_browse_series_2014.csv.gz"
-ENGINES = ("tantivy", "sql")
+PG_URL = os.environ.get("OMICSORACLE_PG_SEARCH_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Every pg index of this session lives in a schema with this prefix (dropped at the end).
+PG_SCHEMA_PREFIX = f"test_search_{uuid.uuid4().hex[:8]}"
+
+
+def _pg_reachable(url: str) -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+PG_AVAILABLE = _pg_reachable(PG_URL)
+ENGINES = ("tantivy", "sql", "pg") if PG_AVAILABLE else ("tantivy", "sql")
 CSV_ONLY_SLICE = 6  # keep every 6th CSV-only series in the test subset (~5.8k)
 
 
@@ -107,6 +125,33 @@ def test_subset(docs: list[SearchDoc]) -> list[SearchDoc]:
 
 
 test_subset.__test__ = False  # type: ignore[attr-defined]  # not a test despite the name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pg_environment() -> Iterator[None]:
+    """Points the pg engine at the test database; drops this session's schemas after."""
+    if not PG_AVAILABLE:
+        yield
+        return
+    saved = {
+        k: os.environ.get(k) for k in ("OMICSORACLE_PG_SEARCH_URL", "OMICSORACLE_PG_SEARCH_SCHEMA")
+    }
+    os.environ["OMICSORACLE_PG_SEARCH_URL"] = PG_URL
+    os.environ["OMICSORACLE_PG_SEARCH_SCHEMA"] = PG_SCHEMA_PREFIX
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", [PG_SCHEMA_PREFIX + "%"]
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

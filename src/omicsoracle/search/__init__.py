@@ -1,7 +1,8 @@
 """Full-text search over GEO series: one interface, two engines.
 
 ``open_index("tantivy", directory)`` (default engine, BM25 in Rust) or
-``open_index("sql", directory)`` (SQLite FTS5). Both index the same analyzed text and
+``open_index("sql", directory)`` (SQLite FTS5) or ``open_index("pg", directory)``
+(PostgreSQL full text; URL in ``$OMICSORACLE_PG_SEARCH_URL``). Both index the same analyzed text and
 compile the same match plan, so they return the same match sets; see ``base`` for the
 request/response types.
 """
@@ -41,9 +42,21 @@ def _open_sql(directory: Path) -> SearchIndex:
     return SqlIndex(directory)
 
 
+def _open_pg(directory: Path) -> SearchIndex:
+    import os
+
+    from omicsoracle.search.pg_fts import URL_ENV, open_pg_index
+
+    url = os.environ.get(URL_ENV)
+    if not url:
+        raise ValueError(f"the pg search engine needs a PostgreSQL URL in ${URL_ENV}")
+    return open_pg_index(url, directory)
+
+
 ENGINES: dict[str, Callable[[Path], SearchIndex]] = {
     "tantivy": _open_tantivy,
     "sql": _open_sql,
+    "pg": _open_pg,
 }
 
 

@@ -173,7 +173,9 @@ export class SearchView {
   }
 
   async loadMore() {
-    if (this.busy || !this.cursor || !this.response || this.layout.hidden) return;
+    // Not while a page is still being drawn: drained() re-arms the observer, so a
+    // sentinel still in view once the page is complete loads the next one then.
+    if (this.busy || this.queue.length || !this.cursor || !this.response || this.layout.hidden) return;
     this.busy = true;
     const signal = this.controller.signal;
     this.list.setAttribute("aria-busy", "true");
@@ -189,7 +191,8 @@ export class SearchView {
       if (err.status === 410) {
         replace(this.status, h("div", { class: "notice notice-warn", role: "alert" },
           h("p", null, "The results changed since this search started."),
-          h("button", { type: "button", class: "btn", on: { click: () => this.run() } }, "Search again")));
+          // A fresh first page starts at the top, not at the bottom of the stale list.
+          h("button", { type: "button", class: "btn", on: { click: () => { window.scrollTo(0, 0); this.run(); } } }, "Search again")));
       } else {
         replace(this.status, errorBox(err, () => this.loadMore()));
       }

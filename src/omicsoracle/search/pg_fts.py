@@ -36,6 +36,7 @@ from psycopg import sql
 
 from omicsoracle.search.base import CursorExpired
 from omicsoracle.search.cursor import CursorState, SnapshotCache
+from omicsoracle.search.db_snapshot import DbSnapshot
 from omicsoracle.search.document import SearchDoc
 from omicsoracle.search.engine import Page, Row, SnapshotIndex
 from omicsoracle.search.fields import (
@@ -207,12 +208,11 @@ def schema_for(directory: Path, prefix: str | None = None) -> str:
     return name
 
 
-class PgSnapshot:
+class PgSnapshot(DbSnapshot):
     """A connection inside one REPEATABLE READ transaction: one generation, frozen."""
 
     def __init__(self, url: str, schema: str):
-        self.lock = threading.Lock()
-        self.closed = False
+        super().__init__()
         self.conn = _connect(url, schema, autocommit=False)
         self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         self.conn.execute(_HITS)  # before the first read: the snapshot starts there
@@ -221,25 +221,7 @@ class PgSnapshot:
         self.applied = int(rows["applied"])
         self._spelling: SpellingVocabulary | None = None
 
-    def close(self) -> None:
-        """End the transaction (waits for a search in progress)."""
-        with self.lock:
-            if not self.closed:
-                self.closed = True
-                self.conn.close()
-
-    def _one(self, query: str, args: Sequence[object]) -> int:
-        with self.lock:
-            if self.closed:
-                raise CursorExpired()
-            row = self.conn.execute(query, args).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
     # --- VocabularySource ---------------------------------------------------------
-    def vocabulary(self) -> PgSnapshot:
-        """This snapshot answers the planner's vocabulary questions itself."""
-        return self
-
     def word_doc_freq(self, word: str) -> int:
         """Series containing the surface word."""
         return self._one("SELECT doc FROM words WHERE term = %s", (word,))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from omicsoracle.search.base import CursorExpired
 from omicsoracle.search.cursor import CursorState, SnapshotCache
+from omicsoracle.search.db_snapshot import DbSnapshot
 from omicsoracle.search.document import SearchDoc
 from omicsoracle.search.engine import Page, Row, SnapshotIndex
 from omicsoracle.search.fields import ALL_TAG, SAMPLE_BUCKETS, TEXT_FIELDS, UNKNOWN, index_doc
@@ -121,12 +122,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class SqlSnapshot:
+class SqlSnapshot(DbSnapshot):
     """A connection inside one read transaction: a frozen view of one generation."""
 
     def __init__(self, path: Path):
-        self.lock = threading.Lock()
-        self.closed = False
+        super().__init__()
         self.conn = _connect(path)
         self.conn.execute(_HITS)
         self.conn.execute("BEGIN")
@@ -136,25 +136,7 @@ class SqlSnapshot:
         self.applied = int(row[0])
         self._spelling: SpellingVocabulary | None = None
 
-    def close(self) -> None:
-        """End the read transaction (waits for a search in progress)."""
-        with self.lock:
-            if not self.closed:
-                self.closed = True
-                self.conn.close()
-
-    def _one(self, sql: str, args: Sequence[object]) -> int:
-        with self.lock:
-            if self.closed:
-                raise CursorExpired()
-            row = self.conn.execute(sql, args).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
     # --- VocabularySource ---------------------------------------------------------
-    def vocabulary(self) -> SqlSnapshot:
-        """This snapshot answers the planner's vocabulary questions itself."""
-        return self
-
     def word_doc_freq(self, word: str) -> int:
         """Series containing the surface word."""
         return self._one("SELECT doc FROM words_row WHERE term = ?", (word,))

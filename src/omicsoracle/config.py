@@ -27,9 +27,9 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the store; default sqlite:///<data_dir>/omicsoracle.sqlite.",
     )
-    search_engine: Literal["tantivy", "sql"] = Field(
+    search_engine: Literal["tantivy", "sql", "pg"] = Field(
         default="tantivy",
-        description="Search engine: tantivy (BM25, default) or sql (the database's own FTS).",
+        description="Search engine: tantivy (BM25, default), sql (SQLite FTS5) or pg (PostgreSQL full text in the store's database).",
     )
     ingest_batch_size: int = Field(
         default=1000,
@@ -66,6 +66,37 @@ class Settings(BaseSettings):
         default=1800,
         ge=-1,
         description="PostgreSQL: seconds after which a connection is replaced (-1: never).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL of the shared (L2) cache and cross-process events; unset: in-process cache only.",
+    )
+    redis_timeout_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        le=10,
+        description="Redis calls slower than this count as a failure: the request goes on without L2.",
+    )
+    cache_max_entries: int = Field(
+        default=10_000,
+        ge=0,
+        description="In-process (L1) cache: most entries kept; 0 turns caching off.",
+    )
+    cache_max_mb: int = Field(
+        default=128,
+        ge=1,
+        le=64_000,
+        description="In-process (L1) cache: most MiB of values kept (sizes are measured, not guessed).",
+    )
+    cache_ttl_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a cached result lives in L1 and L2 (new data invalidates it at once anyway).",
+    )
+    slow_query_ms: float = Field(
+        default=200.0,
+        ge=0,
+        description="Database statements slower than this are logged (duration and first 200 characters, no parameters); 0 logs none.",
     )
     api_token: SecretStr | None = Field(
         default=None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -408,14 +410,36 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port.")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API and the web page."""
     import uvicorn
 
     from omicsoracle.api.app import create_app
 
+    settings = _settings()
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", access_log=access_log
+        )
+        return
+    # Each worker builds its app from the environment (the settings travel there, as
+    # OMICSORACLE_* variables), and writes its metrics to a directory all of them
+    # share, so /metrics on any worker reports the sum over all of them.
+    metrics_dir = settings.data_dir.resolve() / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # values of a previous run are not ours
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     uvicorn.run(
-        create_app(_settings()), host=host, port=port, log_level="info", access_log=access_log
+        "omicsoracle.api.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
     )
 
 

@@ -7,6 +7,7 @@ import time.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -15,6 +16,7 @@ import orjson
 
 from omicsoracle.config import Settings
 from omicsoracle.indexer import CatchUp, catch_up, reindex
+from omicsoracle.leases import FileLease
 from omicsoracle.search import open_index
 from omicsoracle.search.base import SearchIndex, SearchRequest, SearchResponse
 from omicsoracle.store import PoolOptions, Store, open_store
@@ -27,9 +29,20 @@ class Runtime:
     index: SearchIndex
     # Serialises catch-ups within a process; the index itself guards across processes.
     _feed_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Server processes share the index: only the holder of this lease writes it, the
+    # others refresh their readers (None: this process always writes, as the CLI does).
+    writer_lease: FileLease | None = None
+    # Corpus generation: the change id the index has applied, as this process last saw
+    # it; cache keys carry it, so new data is never answered from an older result.
+    _generation: int = 0
+    _seen_store_change: int = -1
+    _generation_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, settings: Settings, *, catch_up_index: bool = True) -> Runtime:
+    def open(
+        cls, settings: Settings, *, catch_up_index: bool = True, shared_index: bool = False
+    ) -> Runtime:
+        """Open store and index; ``shared_index``: one of several server processes."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(
             settings.resolved_database_url,
@@ -47,13 +60,77 @@ class Runtime:
             store.close()
             raise
         runtime = cls(settings, store, index)
-        if catch_up_index:
-            try:
-                runtime.catch_up()
-            except BaseException:
-                runtime.close()
-                raise
+        if shared_index:
+            runtime.writer_lease = FileLease(settings.data_dir / "index" / "writer.lease")
+        try:
+            if catch_up_index:
+                runtime.keep_up()
+            else:
+                runtime.refresh_generation(force=True)
+        except BaseException:
+            runtime.close()
+            raise
         return runtime
+
+    @property
+    def is_index_writer(self) -> bool:
+        """Whether this process writes the index (takes the lease when it is free)."""
+        return self.writer_lease is None or self.writer_lease.try_acquire()
+
+    def keep_up(self) -> CatchUp:
+        """One tick of a server: the index writer catches up, the others refresh.
+
+        A reader whose writer died takes the lease over on its next tick (the kernel
+        releases a dead holder's lock), so indexing never stops for long.
+        """
+        if self.is_index_writer:
+            result = self.catch_up()
+        else:
+            self.index.refresh()
+            result = CatchUp(applied_change_id=self.index.applied_change_id())
+        self._set_generation(result.applied_change_id)
+        return result
+
+    def wait_indexed(self, change_id: int, timeout: float, poll: float = 0.1) -> CatchUp:
+        """Make changes up to ``change_id`` searchable here, writing only as the writer.
+
+        A process that is not the index writer waits for the writer's next commit
+        instead of writing itself; after ``timeout`` it returns what it has.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.keep_up()
+            if result.applied_change_id >= change_id or time.monotonic() >= deadline:
+                return result
+            time.sleep(poll)
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def refresh_generation(self, *, force: bool = False) -> int:
+        """The corpus generation, checked against the store on every call.
+
+        One indexed lookup of the newest change id; only when it moved does the index
+        reader reload. So a search right after another process's ingest committed
+        (and indexed) sees the new data and never a cached older answer.
+        """
+        latest = self.store.max_change_id()
+        if force or latest != self._seen_store_change:
+            self.index.refresh()
+            applied = self.index.applied_change_id()
+            self._set_generation(applied)
+            # While the index lags the store (an ingest committed, its indexing still
+            # running elsewhere) keep reloading on every call: the commit that closes
+            # the gap must show up at once, not on the next catch-up tick.
+            if applied >= latest:
+                self._seen_store_change = latest
+        return self._generation
+
+    def _set_generation(self, applied: int) -> None:
+        with self._generation_lock:
+            # Monotonic: a slow thread holding an older reading must not undo a newer one.
+            self._generation = max(self._generation, applied)
 
     def catch_up(self) -> CatchUp:
         """Fold store changes the index has not seen yet into it.
@@ -116,6 +193,8 @@ class Runtime:
     def close(self) -> None:
         # Waits for a catch-up running in another thread: never close under it.
         with self._feed_lock:
+            if self.writer_lease is not None:
+                self.writer_lease.release()
             self.index.close()
             self.store.close()
 

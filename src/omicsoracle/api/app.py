@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,8 +34,9 @@ from omicsoracle.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# How often a server notices changes another process (a CLI ingest) committed.
-CATCH_UP_SECONDS = 2.0
+# How often a server notices changes another process (a CLI ingest) committed: the
+# index writer folds them in, the other server processes reload their readers.
+CATCH_UP_SECONDS = 1.0
 # Bodies smaller than this are sent as they are: compressing them costs more than it saves.
 GZIP_MIN_BYTES = 1024
 # zlib's default level: nearly level 9's size on JSON at a fraction of its time (a
@@ -47,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = await to_thread.run_sync(Runtime.open, settings)
+        rt = await to_thread.run_sync(lambda: Runtime.open(settings, shared_index=True))
         job_store = await to_thread.run_sync(JobStore.open, settings)
         await to_thread.run_sync(job_store.fail_orphans)
         hub = EventHub(job_store, settings.ws_send_queue, settings.ws_send_timeout_seconds)
@@ -104,7 +106,16 @@ def create_app(settings: Settings) -> FastAPI:
         except Exception:
             return problem(503, "Service Unavailable", "store or index not reachable")
         return json_response(
-            {"status": "ready", "series": stats["counts"]["series"], "indexed": docs}
+            {
+                "status": "ready",
+                "series": stats["counts"]["series"],
+                "indexed": docs,
+                # Which of several server processes answered, and whether it is the
+                # one writing the search index (operators and tests look).
+                "pid": os.getpid(),
+                "index_writer": rt.writer_lease is None or rt.writer_lease.held,
+                "generation": rt.generation,
+            }
         )
 
     @app.get("/api/v1/stats", tags=["operations"], summary="Counts per record type, data as of")
@@ -121,13 +132,18 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def app_from_env() -> FastAPI:
+    """The app of one ``serve --workers N`` process: settings come from the environment."""
+    return create_app(Settings())
+
+
 async def _keep_up(app: FastAPI) -> None:
     rt: Runtime = app.state.runtime
     suggestions: Suggestions = app.state.suggestions
     while True:
         await asyncio.sleep(CATCH_UP_SECONDS)
         try:
-            caught = await to_thread.run_sync(rt.catch_up)
+            caught = await to_thread.run_sync(rt.keep_up)
             await suggestions.refresh(caught.applied_change_id)
         except Exception:
             # Retried on the next tick: the change log keeps what is not indexed yet.

@@ -23,6 +23,7 @@ from omicsoracle.api.security import require_token
 from omicsoracle.api.uploads import BadUpload, UploadTooLarge, receive_upload
 from omicsoracle.ingest import OnError, Problem, ingest_file
 from omicsoracle.jobs import JobStore
+from omicsoracle.leases import FileLease
 from omicsoracle.runtime import Runtime
 from omicsoracle.store.writer import now_iso
 
@@ -33,6 +34,10 @@ router = APIRouter(prefix="/api/v1", tags=["jobs"])
 PROGRESS_EVERY_SECONDS = 0.5
 # How long shutdown waits for a running ingest to commit before marking it failed.
 SHUTDOWN_GRACE_SECONDS = 30.0
+# An ingest job's records are searchable before it reports done; a server process that
+# is not the index writer waits this long for the writer to fold them in.
+INDEX_WAIT_SECONDS = 60.0
+POLL_LEASE_SECONDS = 0.2
 JobId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
 
 
@@ -49,6 +54,7 @@ class IngestRunner:
         self.jobs = jobs
         self.hub = hub
         self._gate = asyncio.Semaphore(1)
+        self._store_lease = FileLease(rt.settings.data_dir / "ingest.lease")
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._closing = False
 
@@ -79,6 +85,19 @@ class IngestRunner:
         self.hub.notify(job_id)
 
     def _ingest(self, job_id: str, path: PathType, on_error: OnError) -> None:
+        # The gate above is per process; with several server processes on one data
+        # directory, this lease queues their jobs (SQLite holds its writer for a whole
+        # file, and a second writer would time out instead of waiting its turn).
+        while not self._store_lease.try_acquire():
+            if self._closing:
+                raise RuntimeError("the server shut down before this job started")
+            time.sleep(POLL_LEASE_SECONDS)
+        try:
+            self._ingest_leased(job_id, path, on_error)
+        finally:
+            self._store_lease.release()
+
+    def _ingest_leased(self, job_id: str, path: PathType, on_error: OnError) -> None:
         self.jobs.start(job_id)
         records = 0
         started = last = time.monotonic()
@@ -102,7 +121,7 @@ class IngestRunner:
         self.jobs.errors(job_id, [_error(p) for p in result.problems])
         # Searchable before the job says done: a client that sees "done" and searches
         # finds the new records.
-        caught = self.rt.catch_up()
+        caught = self.rt.wait_indexed(self.rt.store.max_change_id(), INDEX_WAIT_SECONDS)
         state = "done" if result.status in ("ok", "partial") else "failed"
         body = result.as_dict()
         body.pop("problems")

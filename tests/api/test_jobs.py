@@ -12,8 +12,10 @@ import pytest
 from api_helpers import PROBLEM, TOKEN, AppFactory
 from fastapi.testclient import TestClient
 
+from omicsoracle.api.app import create_app
 from omicsoracle.config import Settings
 from omicsoracle.jobs import JobStore
+from omicsoracle.runtime import Runtime
 
 DATA = Path(__file__).parents[1] / "data"
 FAMILY = DATA / "soft" / "GSE93431_family.soft.gz"
@@ -301,3 +303,34 @@ def test_ingest_job_and_search_on_every_store(make_client: AppFactory, store_url
     assert hits[0]["accession"] == "GSE93431"
     related = client.post("/api/v1/series/related", json={"accessions": ["GSE93431"]}).json()
     assert related["publications"]["GSE93431"]
+
+
+def test_shutdown_stops_a_long_ingest_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No grace at all: shutdown must ask the running ingest to stop, wait for its
+    # thread, and leave nothing half-written (the file's transaction rolls back).
+    monkeypatch.setattr("omicsoracle.api.jobs.SHUTDOWN_GRACE_SECONDS", 0.0)
+    settings = Settings(data_dir=tmp_path / "var", api_token=TOKEN, ingest_batch_size=20)
+    client = TestClient(create_app(settings))
+    client.__enter__()
+    corpus = DATA.parents[1] / "data" / "corpus" / "geo_series.jsonl.gz"
+    job_id = _upload(client, corpus, AUTH).json()["job"]
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/v1/jobs/{job_id}").json()["state"] == "queued":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    client.__exit__(None, None, None)  # the lifespan's shutdown
+
+    jobs = JobStore.open(settings)
+    try:
+        job = jobs.get(job_id)
+        assert job is not None
+        assert job.state == "failed"
+        reasons = [e.body for e in jobs.events_since(job_id, 0) if e.event == "error"]
+        assert any("shut down" in orjson.dumps(r).decode() for r in reasons)
+    finally:
+        jobs.close()
+    with Runtime.open(settings, catch_up_index=False) as rt:
+        assert rt.store.stats()["counts"]["series"] == 0
+    assert not list((tmp_path / "var").glob("uploads/*/*"))  # the upload was removed

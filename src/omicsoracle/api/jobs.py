@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import threading
 import time
 from pathlib import Path as PathType
 from typing import Annotated, Any
@@ -38,6 +39,12 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 # is not the index writer waits this long for the writer to fold them in.
 INDEX_WAIT_SECONDS = 60.0
 POLL_LEASE_SECONDS = 0.2
+
+
+class IngestInterrupted(Exception):
+    """The server is shutting down and its grace period for the running ingest is over."""
+
+
 JobId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
 
 
@@ -57,6 +64,9 @@ class IngestRunner:
         self._store_lease = FileLease(rt.settings.data_dir / "ingest.lease")
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._closing = False
+        # Threads cannot be cancelled: after the grace period the running ingest is
+        # asked to stop at its next batch, and waited for.
+        self._abort = threading.Event()
 
     def submit(self, job_id: str, path: PathType, on_error: OnError) -> None:
         task = asyncio.create_task(self._run(job_id, path, on_error))
@@ -70,8 +80,9 @@ class IngestRunner:
                     await self._fail(job_id, "the server shut down before this job started")
                     return
                 try:
-                    # Not abandoned on cancel: the upload is removed only once the
-                    # thread reading it has finished.
+                    # Never cancelled while the thread runs (close() asks the ingest to
+                    # stop instead), so the upload is removed only once the thread
+                    # reading it has finished.
                     await to_thread.run_sync(self._ingest, job_id, path, on_error)
                 except Exception as exc:  # the job must end, whatever happened
                     log.exception("ingest job %s failed", job_id)
@@ -104,6 +115,10 @@ class IngestRunner:
 
         def progress(n: int) -> None:
             nonlocal records, last
+            if self._abort.is_set():
+                # Raised between batches: ingest_file rolls the file's transaction
+                # back and reports the job failed, so nothing half-written stays.
+                raise IngestInterrupted("the server shut down during this ingest")
             records += n
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY_SECONDS:
@@ -121,7 +136,8 @@ class IngestRunner:
         self.jobs.errors(job_id, [_error(p) for p in result.problems])
         # Searchable before the job says done: a client that sees "done" and searches
         # finds the new records.
-        caught = self.rt.wait_indexed(self.rt.store.max_change_id(), INDEX_WAIT_SECONDS)
+        wait = 0.0 if self._abort.is_set() else INDEX_WAIT_SECONDS
+        caught = self.rt.wait_indexed(self.rt.store.max_change_id(), wait)
         state = "done" if result.status in ("ok", "partial") else "failed"
         body = result.as_dict()
         body.pop("problems")
@@ -145,16 +161,12 @@ class IngestRunner:
     async def close(self) -> None:
         self._closing = True
         pending = set(self._tasks)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
-            for task in late:
-                job_id = self._tasks.get(task)
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                if job_id is not None:
-                    with contextlib.suppress(Exception):
-                        await self._fail(job_id, "interrupted: the server shut down")
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
+        if late:
+            self._abort.set()
+            await asyncio.wait(late)
 
 
 def _error(p: Problem) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import time.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ import orjson
 from omicsoracle.config import Settings
 from omicsoracle.indexer import CatchUp, catch_up, reindex
 from omicsoracle.leases import FileLease
-from omicsoracle.search import open_index
+from omicsoracle.observability import instrument_engines, observe_agent
+from omicsoracle.search import check_engine_url, open_index
 from omicsoracle.search.base import SearchIndex, SearchRequest, SearchResponse
 from omicsoracle.store import PoolOptions, Store, open_store
 
@@ -37,6 +39,7 @@ class Runtime:
     _generation: int = 0
     _seen_store_change: int = -1
     _generation_lock: threading.Lock = field(default_factory=threading.Lock)
+    _token: tuple[int, str] = (0, "0:empty")
 
     @classmethod
     def open(
@@ -44,6 +47,8 @@ class Runtime:
     ) -> Runtime:
         """Open store and index; ``shared_index``: one of several server processes."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Before the store opens: a wrong pairing must not migrate a database first.
+        check_engine_url(settings.search_engine, settings.resolved_database_url)
         store = open_store(
             settings.resolved_database_url,
             readers=settings.reader_pool_size,
@@ -54,8 +59,11 @@ class Runtime:
                 recycle=settings.db_pool_recycle,
             ),
         )
+        instrument_engines(store, settings.slow_query_ms)
         try:
-            index = open_index(settings.search_engine, settings.index_dir)
+            index = open_index(
+                settings.search_engine, settings.index_dir, settings.resolved_database_url
+            )
         except Exception:
             store.close()
             raise
@@ -108,6 +116,20 @@ class Runtime:
     def generation(self) -> int:
         return self._generation
 
+    @property
+    def corpus_token(self) -> str:
+        """The generation plus the identity of its change-log row, for cache keys.
+
+        Change ids alone repeat across histories (a restored backup, another
+        deployment sharing one Redis); the fingerprint of the applied change does not.
+        """
+        generation = self._generation
+        if self._token[0] != generation:
+            fingerprint = self.store.change_fingerprint(generation) or "empty"
+            digest = hashlib.blake2b(fingerprint.encode(), digest_size=8).hexdigest()
+            self._token = (generation, f"{generation}:{digest}")
+        return self._token[1]
+
     def refresh_generation(self, *, force: bool = False) -> int:
         """The corpus generation, checked against the store on every call.
 
@@ -140,15 +162,21 @@ class Runtime:
         change ids alone cannot tell two histories apart.
         """
         with self._feed_lock:
+            started = time.perf_counter()
             self.index.refresh()
             applied = self.index.applied_change_id()
             if not self._same_history(applied):
                 result = reindex(self.store, self.index)
+                # Another history: its ids may be lower than the ones seen so far.
+                with self._generation_lock:
+                    self._generation = result.applied_change_id
             elif applied >= self.store.max_change_id():
                 result = CatchUp(applied_change_id=applied)
             else:
                 result = catch_up(self.store, self.index)
             self._write_marker(result.applied_change_id)
+            if result.changes or result.documents:  # idle ticks would drown the real runs
+                observe_agent("indexer", time.perf_counter() - started)
             return result
 
     def reindex(self) -> CatchUp:

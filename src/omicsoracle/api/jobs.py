@@ -25,6 +25,7 @@ from omicsoracle.api.uploads import BadUpload, UploadTooLarge, receive_upload
 from omicsoracle.ingest import OnError, Problem, ingest_file
 from omicsoracle.jobs import JobStore
 from omicsoracle.leases import FileLease
+from omicsoracle.observability.metrics import agent_timer, connection_closed, connection_opened
 from omicsoracle.runtime import Runtime
 from omicsoracle.store.writer import now_iso
 
@@ -64,9 +65,15 @@ class IngestRunner:
         self._store_lease = FileLease(rt.settings.data_dir / "ingest.lease")
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._closing = False
+        self._waiting = 0
         # Threads cannot be cancelled: after the grace period the running ingest is
         # asked to stop at its next batch, and waited for.
         self._abort = threading.Event()
+
+    @property
+    def waiting(self) -> int:
+        """Jobs submitted to this process and not started yet (the queue-depth gauge)."""
+        return self._waiting
 
     def submit(self, job_id: str, path: PathType, on_error: OnError) -> None:
         task = asyncio.create_task(self._run(job_id, path, on_error))
@@ -74,8 +81,12 @@ class IngestRunner:
         task.add_done_callback(lambda t: self._tasks.pop(t, None))
 
     async def _run(self, job_id: str, path: PathType, on_error: OnError) -> None:
+        self._waiting += 1
+        started = False
         try:
             async with self._gate:
+                started = True
+                self._waiting -= 1
                 if self._closing:
                     await self._fail(job_id, "the server shut down before this job started")
                     return
@@ -88,6 +99,8 @@ class IngestRunner:
                     log.exception("ingest job %s failed", job_id)
                     await self._fail(job_id, f"{type(exc).__name__}: {exc}")
         finally:
+            if not started:  # cancelled while queued
+                self._waiting -= 1
             shutil.rmtree(path.parent, ignore_errors=True)
 
     async def _fail(self, job_id: str, reason: str) -> None:
@@ -104,7 +117,8 @@ class IngestRunner:
                 raise RuntimeError("the server shut down before this job started")
             time.sleep(POLL_LEASE_SECONDS)
         try:
-            self._ingest_leased(job_id, path, on_error)
+            with agent_timer("ingest"):
+                self._ingest_leased(job_id, path, on_error)
         finally:
             self._store_lease.release()
 
@@ -254,6 +268,7 @@ async def events(websocket: WebSocket) -> None:
     await websocket.accept()
     sub = hub.connect()
     sender = asyncio.create_task(_send(websocket, hub, sub, cfg.ws_heartbeat_seconds))
+    connection_opened()
     try:
         while not sub.dropped.is_set():
             receive = asyncio.create_task(websocket.receive())
@@ -277,6 +292,7 @@ async def events(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        connection_closed()
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+import dataclasses
+from typing import Annotated, Any, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from omicsoracle.api.deps import json_response, runtime
+from omicsoracle.api.deps import cached, json_response, runtime
 from omicsoracle.api.errors import CURSOR_RESPONSES, problem
 from omicsoracle.api.suggestions import Suggestions
 from omicsoracle.search.base import CursorExpired, InvalidCursor, SearchFilters, SearchRequest
@@ -65,25 +66,39 @@ async def search(
     search_request = SearchRequest(query=q, limit=limit, cursor=cursor, sort=sort, filters=filters)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    try:
+
+    async def compute() -> dict[str, Any]:
         response = await to_thread.run_sync(rt.search, search_request)
+        return response.to_dict()
+
+    parts = (q, limit, cursor, sort, dataclasses.astuple(filters))
+    try:
+        body = await cached(request, "search", parts, compute)
     except CursorExpired as exc:
         return problem(410, "Cursor Expired", str(exc))
     except InvalidCursor as exc:
         return problem(400, "Invalid Cursor", str(exc))
-    body = response.to_dict()
-    body["took_ms"] = round((loop.time() - started) * 1000, 3)
-    return json_response(body)
+    # took_ms is this request's time (a cache hit is fast); the cached dict is shared.
+    return json_response({**body, "took_ms": round((loop.time() - started) * 1000, 3)})
 
 
 @router.get("/facets", summary="Facet counts of a search")
 async def facets(request: Request, filters: Filters, q: QueryText = "") -> Response:
     """Facets over every match of the query (no result rows)."""
     rt = runtime(request)
-    response = await to_thread.run_sync(rt.search, SearchRequest(query=q, limit=1, filters=filters))
-    body = response.to_dict()
+
+    async def compute() -> dict[str, Any]:
+        request_ = SearchRequest(query=q, limit=1, filters=filters)
+        body = (await to_thread.run_sync(rt.search, request_)).to_dict()
+        return {
+            "query": q,
+            "total": body["total"],
+            "facets": body["facets"],
+            "relaxed": body["relaxed"],
+        }
+
     return json_response(
-        {"query": q, "total": body["total"], "facets": body["facets"], "relaxed": body["relaxed"]}
+        await cached(request, "facets", (q, dataclasses.astuple(filters)), compute)
     )
 
 
@@ -95,15 +110,19 @@ async def suggest(
 ) -> Response:
     """Terms, organisms, titles and accessions starting like the typed text."""
     suggestions: Suggestions = request.app.state.suggestions
-    suggester = await suggestions.get()
-    found = suggester.suggest(q, limit)
-    # A complete id of any record type (a sample, a DataSet, a PMID...) opens that
-    # record: the suggester only completes series, and most PubMed articles are
-    # reachable from no series of the corpus.
-    record = await _record_suggestion(request, q)
-    if record is not None:
-        found = [record, *(s for s in found if s.accession != record.accession)][:limit]
-    return json_response({"query": q, "suggestions": [s.to_dict() for s in found]})
+
+    async def compute() -> dict[str, Any]:
+        suggester = await suggestions.get()
+        found = suggester.suggest(q, limit)
+        # A complete id of any record type (a sample, a DataSet, a PMID...) opens that
+        # record: the suggester only completes series, and most PubMed articles are
+        # reachable from no series of the corpus.
+        record = await _record_suggestion(request, q)
+        if record is not None:
+            found = [record, *(s for s in found if s.accession != record.accession)][:limit]
+        return {"query": q, "suggestions": [s.to_dict() for s in found]}
+
+    return json_response(await cached(request, "suggest", (q, limit), compute))
 
 
 async def _record_suggestion(request: Request, text: str) -> Suggestion | None:

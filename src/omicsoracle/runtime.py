@@ -38,6 +38,7 @@ class Runtime:
     # it; cache keys carry it, so new data is never answered from an older result.
     _generation: int = 0
     _seen_store_change: int = -1
+    _seen_stamp: object = None
     _generation_lock: threading.Lock = field(default_factory=threading.Lock)
     _token: tuple[int, str] = (0, "0:empty")
 
@@ -131,12 +132,24 @@ class Runtime:
         return self._token[1]
 
     def refresh_generation(self, *, force: bool = False) -> int:
-        """The corpus generation, checked against the store on every call.
+        """The corpus generation, checked on every call.
 
-        One indexed lookup of the newest change id; only when it moved does the index
-        reader reload. So a search right after another process's ingest committed
-        (and indexed) sees the new data and never a cached older answer.
+        Engines that can tell cheaply that they changed (tantivy: one stat) are asked;
+        the others cost one indexed lookup of the store's newest change id. Only when
+        that moved does the index reader reload. So a search right after another
+        process's ingest committed (and indexed) sees the new data and never a cached
+        older answer.
         """
+        stamp = self.index.commit_stamp()
+        if stamp is not None:
+            # The index says when it changed (a stat): what a search sees changes only
+            # with an index commit, whichever process made it. Read before reloading,
+            # so a commit landing in between shows as a change on the next call.
+            if force or stamp != self._seen_stamp:
+                self.index.refresh()
+                self._set_generation(self.index.applied_change_id())
+                self._seen_stamp = stamp
+            return self._generation
         latest = self.store.max_change_id()
         if force or latest != self._seen_store_change:
             self.index.refresh()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from omicsoracle.api.deps import cached, json_response, runtime
+from omicsoracle.api.deps import json_response, runtime
 from omicsoracle.api.errors import CURSOR_RESPONSES, problem
 from omicsoracle.api.suggestions import Suggestions
 from omicsoracle.search.base import CursorExpired, InvalidCursor, SearchFilters, SearchRequest
@@ -25,7 +24,7 @@ Sort = Literal["relevance", "date", "samples"]
 FilterValues = Annotated[list[str] | None, Query(max_length=50)]
 
 
-def search_filters(
+async def search_filters(
     organism: FilterValues = None,
     type: FilterValues = None,
     platform: FilterValues = None,
@@ -35,7 +34,8 @@ def search_filters(
     year_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     raw_data: FilterValues = None,
 ) -> SearchFilters:
-    """Filters shared by search, facets and export."""
+    """Filters shared by search, facets and export (async: a sync dependency would cost
+    every request a hop through the thread pool)."""
     return SearchFilters.build(
         organism=organism,
         type=type,
@@ -67,38 +67,27 @@ async def search(
     loop = asyncio.get_running_loop()
     started = loop.time()
 
-    async def compute() -> dict[str, Any]:
-        response = await to_thread.run_sync(rt.search, search_request)
-        return response.to_dict()
-
-    parts = (q, limit, cursor, sort, dataclasses.astuple(filters))
     try:
-        body = await cached(request, "search", parts, compute)
+        response = await to_thread.run_sync(rt.search, search_request)
     except CursorExpired as exc:
         return problem(410, "Cursor Expired", str(exc))
     except InvalidCursor as exc:
         return problem(400, "Invalid Cursor", str(exc))
-    # took_ms is this request's time (a cache hit is fast); the cached dict is shared.
-    return json_response({**body, "took_ms": round((loop.time() - started) * 1000, 3)})
+    body = response.to_dict()
+    # Last, always: a cached copy of this body gets the time of the request it answers
+    # (see api/response_cache.py).
+    body["took_ms"] = round((loop.time() - started) * 1000, 3)
+    return json_response(body)
 
 
 @router.get("/facets", summary="Facet counts of a search")
 async def facets(request: Request, filters: Filters, q: QueryText = "") -> Response:
     """Facets over every match of the query (no result rows)."""
     rt = runtime(request)
-
-    async def compute() -> dict[str, Any]:
-        request_ = SearchRequest(query=q, limit=1, filters=filters)
-        body = (await to_thread.run_sync(rt.search, request_)).to_dict()
-        return {
-            "query": q,
-            "total": body["total"],
-            "facets": body["facets"],
-            "relaxed": body["relaxed"],
-        }
-
+    response = await to_thread.run_sync(rt.search, SearchRequest(query=q, limit=1, filters=filters))
+    body = response.to_dict()
     return json_response(
-        await cached(request, "facets", (q, dataclasses.astuple(filters)), compute)
+        {"query": q, "total": body["total"], "facets": body["facets"], "relaxed": body["relaxed"]}
     )
 
 
@@ -110,19 +99,15 @@ async def suggest(
 ) -> Response:
     """Terms, organisms, titles and accessions starting like the typed text."""
     suggestions: Suggestions = request.app.state.suggestions
-
-    async def compute() -> dict[str, Any]:
-        suggester = await suggestions.get()
-        found = suggester.suggest(q, limit)
-        # A complete id of any record type (a sample, a DataSet, a PMID...) opens that
-        # record: the suggester only completes series, and most PubMed articles are
-        # reachable from no series of the corpus.
-        record = await _record_suggestion(request, q)
-        if record is not None:
-            found = [record, *(s for s in found if s.accession != record.accession)][:limit]
-        return {"query": q, "suggestions": [s.to_dict() for s in found]}
-
-    return json_response(await cached(request, "suggest", (q, limit), compute))
+    suggester = await suggestions.get()
+    found = suggester.suggest(q, limit)
+    # A complete id of any record type (a sample, a DataSet, a PMID...) opens that
+    # record: the suggester only completes series, and most PubMed articles are
+    # reachable from no series of the corpus.
+    record = await _record_suggestion(request, q)
+    if record is not None:
+        found = [record, *(s for s in found if s.accession != record.accession)][:limit]
+    return json_response({"query": q, "suggestions": [s.to_dict() for s in found]})
 
 
 async def _record_suggestion(request: Request, text: str) -> Suggestion | None:

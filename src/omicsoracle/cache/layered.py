@@ -143,6 +143,11 @@ class Cache:
                 self._generation = generation
             return self._generation
 
+    @property
+    def enabled(self) -> bool:
+        """False when ``max_entries`` is 0: every call computes."""
+        return self._enabled
+
     def key(self, namespace: str, *parts: object) -> str:
         """The key of ``parts`` (JSON-encodable) in ``namespace`` at the current generation.
 

@@ -233,6 +233,13 @@ class SearchIndex(Protocol):
         """Pick up commits made by another process."""
         ...
 
+    def commit_stamp(self) -> object | None:
+        """A cheap value that changes on every commit of any process, if the engine has one.
+
+        None: the engine cannot tell cheaply, and callers ask the store instead.
+        """
+        return None
+
     def doc_count(self) -> int:
         """Number of series in the current snapshot."""
         ...

@@ -294,6 +294,10 @@ class TantivyIndex(SnapshotIndex):
         # A tantivy searcher stays valid while referenced; eviction only forgets it.
         yield self.current_snapshot()
 
+    def commit_stamp(self) -> object | None:
+        """meta.json's inode, mtime and size: every commit replaces that file (one stat)."""
+        return self._stamp()
+
     def refresh(self) -> None:
         """Pick up commits made by another process."""
         with self._lock:

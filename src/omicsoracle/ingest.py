@@ -30,6 +30,7 @@ from omicsoracle.model import (
     Sample,
     Series,
 )
+from omicsoracle.observability.metrics import count_ingest
 from omicsoracle.store import Store
 from omicsoracle.store.base import Savepoint, WriteSession
 
@@ -152,6 +153,8 @@ def ingest_file(
             {"parsed": result.parsed, "written": result.written, "format": result.format},
             [p.as_dict() for p in result.problems],
         )
+    committed = result.status in ("ok", "partial")
+    count_ingest(result.parsed if committed else {}, len(result.problems))
     return result
 
 

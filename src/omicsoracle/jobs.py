@@ -23,6 +23,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from omicsoracle.config import Settings
+from omicsoracle.leases import FileLease
 from omicsoracle.store.writer import now_iso
 
 STATES = ("queued", "running", "done", "failed")
@@ -148,7 +149,10 @@ class JobStore:
     @classmethod
     def open(cls, settings: Settings) -> JobStore:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(jobs_url(settings))
+        # Workers of one server start together: one at a time creates the tables
+        # (two concurrent CREATE TABLEs on a fresh database fail one of them).
+        with FileLease(settings.data_dir / "startup.lease"):
+            return cls(jobs_url(settings))
 
     def create(self, kind: str, params: dict[str, Any]) -> Job:
         job_id = uuid.uuid4().hex  # unguessable: a job's errors may name uploaded files

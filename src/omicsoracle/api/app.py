@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
@@ -26,10 +27,22 @@ from omicsoracle.api.errors import PROBLEM_RESPONSES, problem
 from omicsoracle.api.errors import install as install_errors
 from omicsoracle.api.events import EventHub
 from omicsoracle.api.ratelimit import RateLimiter
+from omicsoracle.api.response_cache import ResponseCache
 from omicsoracle.api.security import SecurityHeaders
 from omicsoracle.api.suggestions import Suggestions
+from omicsoracle.cache import Cache, cached
+from omicsoracle.cache import configure as configure_cache
 from omicsoracle.config import Settings
 from omicsoracle.jobs import JobStore
+from omicsoracle.memory import freeze_long_lived
+from omicsoracle.observability import (
+    agent_timer,
+    instrument_engines,
+    mark_process_dead,
+    record_cache_lookup,
+)
+from omicsoracle.observability.asgi import install as install_metrics
+from omicsoracle.observability.asgi import sample_gauges
 from omicsoracle.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -51,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = await to_thread.run_sync(lambda: Runtime.open(settings, shared_index=True))
         job_store = await to_thread.run_sync(JobStore.open, settings)
+        instrument_engines(job_store, settings.slow_query_ms)
         await to_thread.run_sync(job_store.fail_orphans)
         hub = EventHub(job_store, settings.ws_send_queue, settings.ws_send_timeout_seconds)
         app.state.runtime = rt
@@ -58,6 +72,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.hub = hub
         app.state.suggestions = Suggestions(rt.store)
         app.state.ingest_runner = jobs.IngestRunner(rt, job_store, hub)
+        cache = Cache.from_settings(settings, on_lookup=record_cache_lookup)
+        cache.set_generation(rt.generation)
+        app.state.cache = cache
+        configure_cache(cache)  # what @cached functions of this process use
         poller = asyncio.create_task(_keep_up(app))
         try:
             yield
@@ -67,8 +85,13 @@ def create_app(settings: Settings) -> FastAPI:
                 await poller
             await app.state.ingest_runner.close()
             await hub.close()
+            configure_cache(None)
+            await cache.close()
             await to_thread.run_sync(job_store.close)
             await to_thread.run_sync(rt.close)
+            # Its live gauges leave the sums of the other workers (a no-op alone; a
+            # worker that crashes skips this, and its gauges stay until the restart).
+            mark_process_dead(os.getpid())
 
     app = FastAPI(
         title="OmicsOracle",
@@ -82,6 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_errors(app)
+    # Innermost: a cached answer still gets compressed, headers and a metrics sample.
+    app.add_middleware(ResponseCache, root=app)
     # Outermost first: headers on every answer (errors included), then compression.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     if settings.cors_origins:
@@ -92,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(SecurityHeaders)
+    install_metrics(app)  # last added, outermost: its time covers the middleware too
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> Response:
@@ -121,15 +147,20 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/v1/stats", tags=["operations"], summary="Counts per record type, data as of")
     async def stats(request: Request) -> Response:
         rt = runtime(request)
-        data = await to_thread.run_sync(rt.store.stats)
-        data["data_as_of"] = data.get("last_ingest")
-        data["indexed"] = await to_thread.run_sync(rt.index.doc_count)
-        return json_response(data)
+        data = await _store_stats(rt, await to_thread.run_sync(rt.store.max_change_id))
+        indexed = await to_thread.run_sync(rt.index.doc_count)
+        return json_response({**data, "data_as_of": data.get("last_ingest"), "indexed": indexed})
 
     for module in (search, records, export, jobs):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     web.mount(app)
     return app
+
+
+@cached(key=lambda _rt, change: (change,))
+def _store_stats(rt: Runtime, change: int) -> dict[str, Any]:
+    """Counts over whole tables (slow at scale), recomputed only when the store changed."""
+    return rt.store.stats()
 
 
 def app_from_env() -> FastAPI:
@@ -140,11 +171,19 @@ def app_from_env() -> FastAPI:
 async def _keep_up(app: FastAPI) -> None:
     rt: Runtime = app.state.runtime
     suggestions: Suggestions = app.state.suggestions
+    suggested = -1
     while True:
         await asyncio.sleep(CATCH_UP_SECONDS)
         try:
             caught = await to_thread.run_sync(rt.keep_up)
-            await suggestions.refresh(caught.applied_change_id)
+            if caught.applied_change_id != suggested:  # refresh is a no-op otherwise
+                with agent_timer("suggester"):
+                    await suggestions.refresh(caught.applied_change_id)
+                suggested = caught.applied_change_id
+                # The new suggester (and at the first tick, everything built at
+                # startup) is long-lived: out of the full collections' way.
+                freeze_long_lived()
         except Exception:
             # Retried on the next tick: the change log keeps what is not indexed yet.
             log.exception("search index catch-up failed; retrying in %.0f s", CATCH_UP_SECONDS)
+        await sample_gauges(app)

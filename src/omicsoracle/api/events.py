@@ -79,14 +79,22 @@ class EventHub:
         self._queue_size = queue_size
         self._send_timeout = send_timeout
         self._watches: dict[str, _Watch] = {}
+        self._subscribers: set[Subscriber] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped_total = 0
 
     def connect(self) -> Subscriber:
         self._loop = asyncio.get_running_loop()
-        return Subscriber(asyncio.Queue(self._queue_size), self._send_timeout)
+        sub = Subscriber(asyncio.Queue(self._queue_size), self._send_timeout)
+        self._subscribers.add(sub)
+        return sub
+
+    def queued(self) -> int:
+        """Events waiting in every client's queue (the ``queue_depth`` gauge)."""
+        return sum(sub.queue.qsize() for sub in self._subscribers)
 
     async def disconnect(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
         if sub.dropped.is_set():
             self.dropped_total += 1
             log.warning("dropped a WebSocket client that stopped taking events")

@@ -1,6 +1,9 @@
-"""Search latency benchmark: full responses on both engines at 1x and 10x the demo corpus.
+"""Search latency benchmark: full responses on each engine at 1x and 10x the demo corpus.
 
-    .venv/bin/python -m bench.search_bench --scale 1 10 --engines tantivy sql
+    .venv/bin/python -m bench.search_bench --scale 1 10 --engines tantivy sql pg
+
+``pg`` builds into a schema ``bench_search_x<scale>`` of the database at ``--pg-url``
+(default: the test server).
 
 Indexes are built once into bench/out/search/<engine>-x<scale>/ (gitignored) and reused;
 the build time and docs/second of that build are stored beside the index and reported
@@ -52,22 +55,50 @@ def _batches(docs: Iterator[SearchDoc]) -> Iterator[list[SearchDoc]]:
         yield batch
 
 
+def _pg_schema_url(url: str, scale: int) -> str:
+    """The URL of this scale's schema (created if new) in the database at ``url``."""
+    import psycopg
+
+    from omicsoracle.search.pg_write import conninfo
+
+    schema = f"bench_search_x{scale}"
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # type: ignore[arg-type]
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+def _pg_mb(url: str) -> float:
+    import psycopg
+
+    from omicsoracle.search.pg_write import conninfo
+
+    with psycopg.connect(conninfo(url)) as conn:
+        row = conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relkind = 'r' "
+            "AND c.relname LIKE 'search_%' AND c.relnamespace = current_schema()::regnamespace"
+        ).fetchone()
+    return float(row[0] or 0) / 1e6 if row else 0.0
+
+
 def build(
-    engine: str, scale: int, base: list[SearchDoc], rebuild: bool
+    engine: str, scale: int, base: list[SearchDoc], rebuild: bool, pg_url: str = ""
 ) -> tuple[SearchIndex, dict[str, float]]:
     """Open the benchmark index, building it first when missing or incomplete."""
     directory = OUT / f"{engine}-x{scale}"
     stats_file = directory / "build.json"
     expected = len(base) * scale
+    url = _pg_schema_url(pg_url, scale) if engine == "pg" else None
     if not rebuild and stats_file.exists():
-        index = open_index(engine, directory)
+        index = open_index(engine, directory, url)
         if index.doc_count() == expected:
             return index, json.loads(stats_file.read_text())
         index.close()
     if directory.exists():
         for path in sorted(directory.rglob("*"), reverse=True):
             path.unlink() if path.is_file() else path.rmdir()
-    index = open_index(engine, directory)
+    index = open_index(engine, directory, url)
+    if url is not None:
+        index.clear()  # the schema outlives bench/out
     started = time.perf_counter()
     done = 0
     for batch in _batches(scaled(base, scale)):
@@ -77,6 +108,8 @@ def build(
               flush=True)  # fmt: skip
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+    if url is not None:
+        size = int(_pg_mb(url) * 1e6)
     stats = {"docs": float(done), "seconds": seconds, "docs_per_s": done / seconds,
              "mb": size / 1e6}  # fmt: skip
     stats_file.write_text(json.dumps(stats))
@@ -130,6 +163,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the indexes")
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL database of the pg engine's benchmark schemas",
+    )
     args = parser.parse_args(argv)
     queries = load_queries()
     base = load_corpus()
@@ -137,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     table = []
     for scale in args.scale:
         for engine in args.engines:
-            index, stats = build(engine, scale, base, args.rebuild)
+            index, stats = build(engine, scale, base, args.rebuild, args.pg_url)
             timings, per_query = measure(index, queries, args.rounds, args.seed)
             slowest = sorted(per_query)[-5:]
             index.close()

@@ -14,37 +14,75 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from omicsoracle.search import SearchIndex, open_index
 from omicsoracle.search.document import SearchDoc
+from omicsoracle.search.pg_write import conninfo
 
 ROOT = Path(__file__).resolve().parents[2]
 JSONL = ROOT / "data" / "corpus" / "geo_series.jsonl.gz"
 CSV = ROOT / "data" / "corpus" / "geo_browse_series_2014.csv.gz"
-PG_URL = os.environ.get("OMICSORACLE_PG_SEARCH_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# The test server of tests/conftest.py (a SQLAlchemy URL, as the store takes it).
+PG_URL = os.environ.get(
+    "OMICSORACLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 # Every pg index of this session lives in a schema with this prefix (dropped at the end).
 PG_SCHEMA_PREFIX = f"test_search_{uuid.uuid4().hex[:8]}"
 
 
 def _pg_reachable(url: str) -> bool:
     try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=3):
+        with psycopg.connect(conninfo(url), connect_timeout=3):
             return True
-    except Exception:
+    except psycopg.Error:
         return False
 
 
 PG_AVAILABLE = _pg_reachable(PG_URL)
+
+
+def pg_schema_url(directory: Path) -> str:
+    """The URL of a schema of this session's own for ``directory`` (created if new).
+
+    The pg engine lives in the schema its URL selects, as it does beside a store; one
+    schema per directory keeps the tests' indexes apart, and reopening the directory
+    finds its index again.
+    """
+    digest = hashlib.blake2b(str(directory.resolve()).encode(), digest_size=6).hexdigest()
+    schema = f"{PG_SCHEMA_PREFIX}_{digest}"
+    with psycopg.connect(conninfo(PG_URL), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")  # type: ignore[arg-type]
+    return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+def open_engine(engine: str, directory: Path) -> SearchIndex:
+    """``open_index`` for the engine tests: pg gets a schema of its own per directory."""
+    url = pg_schema_url(directory) if engine == "pg" else None
+    return open_index(engine, directory, url)
+
+
+def drop_pg_schemas() -> None:
+    """Drop every schema this session created."""
+    if not PG_AVAILABLE:
+        return
+    with psycopg.connect(conninfo(PG_URL), autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", [PG_SCHEMA_PREFIX + "%"]
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')  # type: ignore[arg-type]
+
+
 ENGINES = ("tantivy", "sql", "pg") if PG_AVAILABLE else ("tantivy", "sql")
 CSV_ONLY_SLICE = 6  # keep every 6th CSV-only series in the test subset (~5.8k)
 
@@ -128,30 +166,16 @@ test_subset.__test__ = False  # type: ignore[attr-defined]  # not a test despite
 
 
 @pytest.fixture(scope="session", autouse=True)
-def pg_environment() -> Iterator[None]:
-    """Points the pg engine at the test database; drops this session's schemas after."""
-    if not PG_AVAILABLE:
-        yield
-        return
-    saved = {
-        k: os.environ.get(k) for k in ("OMICSORACLE_PG_SEARCH_URL", "OMICSORACLE_PG_SEARCH_SCHEMA")
-    }
-    os.environ["OMICSORACLE_PG_SEARCH_URL"] = PG_URL
-    os.environ["OMICSORACLE_PG_SEARCH_SCHEMA"] = PG_SCHEMA_PREFIX
+def pg_schemas() -> Iterator[None]:
+    """Drops this session's pg engine schemas after the last test."""
     yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    import psycopg
+    drop_pg_schemas()
 
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        names = conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", [PG_SCHEMA_PREFIX + "%"]
-        ).fetchall()
-        for (name,) in names:
-            conn.execute(f'DROP SCHEMA "{name}" CASCADE')  # type: ignore[arg-type]
+
+@pytest.fixture(name="open_engine")
+def open_engine_fixture() -> Callable[[str, Path], SearchIndex]:
+    """``open_engine(engine, directory)``: a fresh or reopened index of the engine."""
+    return open_engine
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +197,7 @@ def indexes(
     """One read-mostly index per engine over the subset, built once per session."""
     built = {}
     for engine in ENGINES:
-        index = open_index(engine, tmp_path_factory.mktemp(f"shared-{engine}"))
+        index = open_engine(engine, tmp_path_factory.mktemp(f"shared-{engine}"))
         index.apply(subset, [], upto_change_id=len(subset))
         built[engine] = index
     yield built

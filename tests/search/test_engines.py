@@ -1,8 +1,9 @@
-"""The shared engine suite: every test runs on tantivy and on SQLite FTS5."""
+"""The shared engine suite: every test runs on tantivy, SQLite FTS5 and PostgreSQL (pg)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -16,10 +17,11 @@ from omicsoracle.search import (
     SearchIndex,
     SearchRequest,
     SearchResponse,
-    open_index,
 )
 from omicsoracle.search.analysis import stem, tokens
 from omicsoracle.search.document import SearchDoc
+
+OpenEngine = Callable[[str, Path], SearchIndex]
 
 # --- the two engines agree ---------------------------------------------------------
 
@@ -246,17 +248,19 @@ def test_response_json_shape(index: SearchIndex) -> None:
 # --- writing, snapshots, processes --------------------------------------------------
 
 
-def _fresh(engine: str, tmp_path: Path, docs: list[SearchDoc]) -> SearchIndex:
-    index = open_index(engine, tmp_path / engine)
+def _fresh(
+    open_engine: OpenEngine, engine: str, tmp_path: Path, docs: list[SearchDoc]
+) -> SearchIndex:
+    index = open_engine(engine, tmp_path / engine)
     index.apply(docs, [], upto_change_id=7)
     return index
 
 
 def test_upsert_delete_clear_and_reopen(
-    engine: str, tmp_path: Path, subset: list[SearchDoc]
+    open_engine: OpenEngine, engine: str, tmp_path: Path, subset: list[SearchDoc]
 ) -> None:
     docs = subset[:300]
-    index = _fresh(engine, tmp_path, docs)
+    index = _fresh(open_engine, engine, tmp_path, docs)
     assert index.doc_count() == 300
     assert index.applied_change_id() == 7
     changed = SearchDoc(accession=docs[0].accession, title="zebra okapi study", summary="okapi")
@@ -268,7 +272,7 @@ def test_upsert_delete_clear_and_reopen(
     ]
     assert index.search(SearchRequest(docs[1].accession)).total == 0
     index.close()
-    reopened = open_index(engine, tmp_path / engine)
+    reopened = open_engine(engine, tmp_path / engine)
     assert reopened.applied_change_id() == 9
     assert reopened.doc_count() == 299
     reopened.clear()
@@ -279,9 +283,9 @@ def test_upsert_delete_clear_and_reopen(
 
 
 def test_cursor_pins_snapshot_across_commits(
-    engine: str, tmp_path: Path, subset: list[SearchDoc]
+    open_engine: OpenEngine, engine: str, tmp_path: Path, subset: list[SearchDoc]
 ) -> None:
-    index = _fresh(engine, tmp_path, subset[:2000])
+    index = _fresh(open_engine, engine, tmp_path, subset[:2000])
     request = SearchRequest("cell", limit=10)
     before = all_matches(index, SearchRequest("cell", limit=200))
     page = index.search(request)
@@ -310,10 +314,10 @@ def test_cursor_pins_snapshot_across_commits(
 
 
 def test_other_process_commits_are_picked_up(
-    engine: str, tmp_path: Path, subset: list[SearchDoc]
+    open_engine: OpenEngine, engine: str, tmp_path: Path, subset: list[SearchDoc]
 ) -> None:
-    writer = _fresh(engine, tmp_path, subset[:100])
-    reader = open_index(engine, tmp_path / engine)  # another "process" on the directory
+    writer = _fresh(open_engine, engine, tmp_path, subset[:100])
+    reader = open_engine(engine, tmp_path / engine)  # another "process" on the directory
     assert reader.doc_count() == 100
     writer.apply([SearchDoc(accession="GSE99999991", title="okapi")], [], upto_change_id=8)
     reader.refresh()
@@ -337,11 +341,11 @@ def test_scan_yields_every_match_once_in_order(index: SearchIndex, sort: str) ->
 
 
 def test_scan_outlives_commits_and_cache_eviction(
-    engine: str, tmp_path: Path, subset: list[SearchDoc]
+    open_engine: OpenEngine, engine: str, tmp_path: Path, subset: list[SearchDoc]
 ) -> None:
     # An export in progress while new data lands: it finishes on the snapshot it
     # started on, even once the cursor cache has let that snapshot go.
-    index = _fresh(engine, tmp_path, subset[:2000])
+    index = _fresh(open_engine, engine, tmp_path, subset[:2000])
     before = all_matches(index, SearchRequest("cell", limit=200))
     pages = index.scan(SearchRequest("cell"), page_size=10)
     seen = [h.accession for h in next(pages)]
@@ -365,7 +369,8 @@ def test_pg_match_query_uses_the_indexes(indexes: dict[str, SearchIndex]) -> Non
             pytest.fail(reason)
         pytest.skip(reason)
     from omicsoracle.query import parse_query
-    from omicsoracle.search.pg_fts import PgIndex, match_sql
+    from omicsoracle.search.pg_fts import PgIndex
+    from omicsoracle.search.pg_query import match_sql
     from omicsoracle.search.plan import Planner
 
     index = indexes["pg"]
@@ -375,11 +380,11 @@ def test_pg_match_query_uses_the_indexes(indexes: dict[str, SearchIndex]) -> Non
     plan = Planner(snapshot.vocabulary()).plan(request, parse_query(request.query))
     where, args = match_sql(plan)
     with snapshot.lock:
-        snapshot.conn.execute("ANALYZE docs")
+        snapshot.conn.execute("ANALYZE search_docs")
         rows = snapshot.conn.execute(
-            f"EXPLAIN SELECT d.accession FROM docs d WHERE {where}",
+            f"EXPLAIN SELECT d.accession FROM search_docs d WHERE {where}",
             args,
         ).fetchall()
     explained = "\n".join(r[0] for r in rows)
-    assert "Seq Scan on docs" not in explained, explained
-    assert "docs_body" in explained, explained
+    assert "Seq Scan on search_docs" not in explained, explained
+    assert "search_docs_body" in explained, explained

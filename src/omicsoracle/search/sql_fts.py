@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from omicsoracle.search.base import CursorExpired
-from omicsoracle.search.cursor import CursorState, SnapshotCache
-from omicsoracle.search.db_snapshot import DbSnapshot
+from omicsoracle.search.db_index import DbIndex
+from omicsoracle.search.db_snapshot import DbSnapshot, range_conditions
 from omicsoracle.search.document import SearchDoc
-from omicsoracle.search.engine import Page, Row, SnapshotIndex
-from omicsoracle.search.fields import ALL_TAG, SAMPLE_BUCKETS, TEXT_FIELDS, UNKNOWN, index_doc
+from omicsoracle.search.fields import ALL_TAG, TEXT_FIELDS, UNKNOWN, index_doc
 from omicsoracle.search.plan import COORDINATION_BOOST, Clause, Plan
-from omicsoracle.search.spelling import SpellingVocabulary
 
 # Same order of preference as tantivy's FIELD_WEIGHTS (title > summary > design > extra);
 # tag and ID columns only filter (weight 0).
@@ -38,7 +35,6 @@ COLUMN_WEIGHTS = (2.0, 1.0, 0.5, 0.3, 0.0, 0.0)
 FILE_NAME = "fts.sqlite"
 BUSY_TIMEOUT_MS = 120_000
 _TEXT_COLS = "{" + " ".join(TEXT_FIELDS) + "}"
-_SORT_COLUMNS = {"date": "date_key", "samples": "samples_key"}
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -103,17 +99,8 @@ def _coordination(plan: Plan) -> tuple[str, list[object]]:
 
 
 def _ranges(plan: Plan) -> tuple[str, list[int]]:
-    sql, args = [], []
-    for column, ranges in (("n_samples", plan.sample_ranges), ("year", plan.year_ranges)):
-        for lo, hi in ranges:
-            sql.append(f"d.{column} IS NOT NULL")
-            if lo is not None:
-                sql.append(f"d.{column} >= ?")
-                args.append(lo)
-            if hi is not None:
-                sql.append(f"d.{column} <= ?")
-                args.append(hi)
-    return "".join(" AND " + s for s in sql), args
+    conds, args = range_conditions(plan, "?")
+    return "".join(" AND " + c for c in conds), args
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -125,6 +112,8 @@ def _connect(path: Path) -> sqlite3.Connection:
 class SqlSnapshot(DbSnapshot):
     """A connection inside one read transaction: a frozen view of one generation."""
 
+    spelling_sql = "SELECT term, doc FROM words_row"
+
     def __init__(self, path: Path):
         super().__init__()
         self.conn = _connect(path)
@@ -134,7 +123,6 @@ class SqlSnapshot(DbSnapshot):
         self.generation = int(row[0])
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'applied'").fetchone()
         self.applied = int(row[0])
-        self._spelling: SpellingVocabulary | None = None
 
     # --- VocabularySource ---------------------------------------------------------
     def word_doc_freq(self, word: str) -> int:
@@ -147,25 +135,8 @@ class SqlSnapshot(DbSnapshot):
         sql = f"SELECT sum(doc) FROM fts_col WHERE term = ? AND col IN ({marks})"
         return self._one(sql, (stem, *TEXT_FIELDS))
 
-    def spelling(self) -> SpellingVocabulary:
-        """All surface words with document frequencies (loaded on first need)."""
-        with self.lock:
-            if self.closed:
-                raise CursorExpired()
-            if self._spelling is None:
-                rows = self.conn.execute("SELECT term, doc FROM words_row").fetchall()
-                self._spelling = SpellingVocabulary(rows)
-            return self._spelling
-
     # --- execution ------------------------------------------------------------------
-    def execute(self, plan: Plan, sort: str, after: CursorState | None, limit: int) -> Page:
-        """Materialize the match set once, then page, count and facet from it."""
-        with self.lock:
-            if self.closed:
-                raise CursorExpired()
-            return self._execute(plan, sort, after, limit)
-
-    def _execute(self, plan: Plan, sort: str, after: CursorState | None, limit: int) -> Page:
+    def _materialize(self, plan: Plan) -> None:
         c = self.conn
         where, args = _ranges(plan)
         exact = ",".join("?" * len(plan.exact_ids))
@@ -181,44 +152,22 @@ class SqlSnapshot(DbSnapshot):
                 WHERE fts MATCH ?{where}""",
             [*coord_args, *exact_args, match_expression(plan), *args],
         )
-        total = int(c.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
-        if sort == "relevance":
-            page_sql = "SELECT id, score, score FROM temp.hits ORDER BY exact DESC, score DESC, id"
-            page_sql += " LIMIT ? OFFSET ?"
-            page_args: list[object] = [limit, after.offset if after else 0]
-        else:
-            column = _SORT_COLUMNS[sort]
-            cond = f"WHERE {column} < ?" if after is not None else ""
-            page_sql = (
-                f"SELECT id, 0.0, {column} FROM temp.hits {cond} ORDER BY {column} DESC LIMIT ?"
-            )
-            page_args = [after.key, limit] if after is not None else [limit]
-        found = c.execute(page_sql, page_args).fetchall()
-        shows = dict(
-            c.execute(
-                f"SELECT id, show FROM docs WHERE id IN ({','.join('?' * len(found))})",
-                [r[0] for r in found],
-            ).fetchall()
-        ) if found else {}  # fmt: skip
-        rows = [Row(show=bytes(shows[i]), score=float(s), key=k) for i, s, k in found]
+
+    def _shows(self, keys: list[Any]) -> dict[Any, bytes]:
+        marks = ",".join("?" * len(keys))
+        return dict(self.conn.execute(f"SELECT id, show FROM docs WHERE id IN ({marks})", keys))
+
+    def _facets(self) -> dict[str, dict[str, int]]:
         facets: dict[str, dict[str, int]] = {"organism": {}, "type": {}, "platform": {}}
-        for facet, value, count in c.execute(
+        for facet, value, count in self.conn.execute(
             """SELECT f.facet, f.value, count(*) FROM temp.hits h
                JOIN facet_values f ON f.doc = h.id GROUP BY f.facet, f.value"""
         ):
             facets[facet][value] = count
-        facets["year"] = {
-            (str(y) if y is not None else UNKNOWN): n
-            for y, n in c.execute("SELECT year, count(*) FROM temp.hits GROUP BY year")
-        }
-        facets["samples"] = {
-            (SAMPLE_BUCKETS[b][1] if b < len(SAMPLE_BUCKETS) else UNKNOWN): n
-            for b, n in c.execute("SELECT bucket, count(*) FROM temp.hits GROUP BY bucket")
-        }
-        return Page(rows=rows, total=total, facets=facets)
+        return facets
 
 
-class SqlIndex(SnapshotIndex):
+class SqlIndex(DbIndex[SqlSnapshot]):
     """SearchIndex on SQLite FTS5; see the module docstring."""
 
     name = "sql"
@@ -230,61 +179,22 @@ class SqlIndex(SnapshotIndex):
         setup.execute("PRAGMA journal_mode=WAL")
         setup.executescript(_SCHEMA)
         setup.close()
-        self._probe = _connect(self.path)
+        self._probe_conn = _connect(self.path)
         self._probe_lock = threading.Lock()
-        self._data_version: int | None = None
-        self._snapshots: SnapshotCache[SqlSnapshot] = SnapshotCache(on_evict=SqlSnapshot.close)
-        self._current: SqlSnapshot | None = None
-        self._lock = threading.RLock()
+        self._init_snapshots()
 
-    # --- snapshots -----------------------------------------------------------------
-    def current_snapshot(self) -> SqlSnapshot:
-        """Newest committed snapshot; a new read transaction after any commit."""
-        with self._lock:
-            with self._probe_lock:
-                version = int(self._probe.execute("PRAGMA data_version").fetchone()[0])
-            if self._current is None or self._current.closed or version != self._data_version:
-                snap = SqlSnapshot(self.path)
-                if (
-                    self._current is not None
-                    and not self._current.closed
-                    and (snap.generation == self._current.generation)
-                ):
-                    snap.close()  # nothing new committed: keep the pinned one
-                else:
-                    self._current = snap
-                    self._snapshots.put(snap.generation, snap)
-                self._data_version = version
-            assert self._current is not None
-            return self._current
+    def _open_snapshot(self) -> SqlSnapshot:
+        return SqlSnapshot(self.path)
 
-    def pinned_snapshot(self, generation: int) -> SqlSnapshot:
-        """The snapshot a cursor started on, or CursorExpired."""
-        snap = self._snapshots.get(generation)
-        if snap is not None and not snap.closed:
-            return snap
-        current = self.current_snapshot()
-        if current.generation == generation:
-            return current
-        raise CursorExpired()
+    def _probe(self) -> int:
+        with self._probe_lock:
+            return int(self._probe_conn.execute("PRAGMA data_version").fetchone()[0])
 
-    @contextmanager
-    def private_snapshot(self) -> Iterator[SqlSnapshot]:
-        # Its own read transaction: cache eviction closes cached snapshots' connections.
-        snap = SqlSnapshot(self.path)
-        try:
-            yield snap
-        finally:
-            snap.close()
+    def _close_probe(self) -> None:
+        with self._probe_lock:
+            self._probe_conn.close()
 
-    def refresh(self) -> None:
-        """Pick up commits made by another process."""
-        with self._lock:
-            self._data_version = None
-        self.current_snapshot()
-
-    # --- writing -------------------------------------------------------------------
-    def _write(self, docs: Sequence[SearchDoc], deleted: Sequence[str], applied: int,
+    def _write(self, inserts: list[SearchDoc], removed: list[str], applied: int,
                wipe: bool) -> None:  # fmt: skip
         conn = _connect(self.path)
         try:
@@ -292,12 +202,10 @@ class SqlIndex(SnapshotIndex):
             if wipe:
                 for table in ("docs", "facet_values", "fts", "words"):
                     conn.execute(f"DELETE FROM {table}")
-            # Same order as tantivy: upserts, then deletes (a doc in both ends deleted).
-            for doc in docs:
-                self._delete(conn, doc.accession)
-                self._insert(conn, doc)
-            for accession in deleted:
+            for accession in removed:
                 self._delete(conn, accession)
+            for doc in inserts:
+                self._insert(conn, doc)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'applied'", (applied,))
             conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
             conn.execute("COMMIT")
@@ -307,7 +215,6 @@ class SqlIndex(SnapshotIndex):
             raise
         finally:
             conn.close()
-        self.refresh()
 
     @staticmethod
     def _delete(conn: sqlite3.Connection, accession: str) -> None:
@@ -345,30 +252,3 @@ class SqlIndex(SnapshotIndex):
             for value in (items or [UNKNOWN])
         ]  # fmt: skip
         conn.executemany("INSERT INTO facet_values VALUES (?, ?, ?)", values)
-
-    def apply(self, docs: Sequence[SearchDoc], deleted: Sequence[str], upto_change_id: int) -> None:
-        """Upsert ``docs`` by accession, delete ``deleted``, record the id: one transaction."""
-        self._write(docs, deleted, upto_change_id, wipe=False)
-
-    def clear(self) -> None:
-        """Delete everything; the applied change id goes back to 0."""
-        self._write((), (), 0, wipe=True)
-
-    # --- info ----------------------------------------------------------------------
-    def applied_change_id(self) -> int:
-        """Change id recorded by the newest commit."""
-        return self.current_snapshot().applied
-
-    def doc_count(self) -> int:
-        """Series in the newest snapshot."""
-        return self.current_snapshot()._one("SELECT count(*) FROM docs", ())
-
-    def close(self) -> None:
-        """Close every connection."""
-        with self._lock:
-            self._snapshots.clear()
-            if self._current is not None:
-                self._current.close()
-            self._current = None
-            with self._probe_lock:
-                self._probe.close()

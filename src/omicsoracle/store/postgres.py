@@ -8,10 +8,12 @@ skip a row that an earlier-started writer commits late.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from omicsoracle.store.base import PoolOptions
@@ -19,6 +21,8 @@ from omicsoracle.store.sql import SqlStore
 
 # pg_advisory_xact_lock key of the store's single writer (any fixed 64-bit number).
 WRITER_LOCK = 4_711_002
+# pg_advisory_lock key held through a whole schema upgrade.
+MIGRATION_LOCK = 4_711_003
 
 
 def _engine(url: str, pool: PoolOptions) -> Engine:
@@ -46,6 +50,20 @@ class PostgresStore(SqlStore):
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
 
         super().__init__(url, write, read)
+
+    @contextmanager
+    def _migrating(self, conn: Connection) -> Iterator[None]:
+        # A migration may commit half-way (an autocommit block releases the writer's
+        # transaction lock), so a second process must not read the version table
+        # until the first has finished: a session lock spans the whole upgrade.
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+            conn.commit()
 
     def backup(self, target: Path) -> None:
         """A consistent dump (pg_dump's snapshot), safe while the server runs."""

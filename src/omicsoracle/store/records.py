@@ -154,6 +154,10 @@ def get_record(
         total = conn.execute(
             text("SELECT count(*) FROM series_samples WHERE series = :k"), {"k": key}
         ).scalar_one()
+        # OFFSET, not a keyset: the API pages by offset (samples_offset), and the
+        # skip is bounded by one series' own samples (a few thousand at most), read
+        # in order from ix_series_samples_order (0002) with no sort, never a scan of
+        # the table.
         page = conn.execute(
             text(
                 "SELECT l.sample, s.doc FROM series_samples l LEFT JOIN samples s "

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from omicsoracle.search.document import SearchDoc
 from omicsoracle.store import records
@@ -45,9 +45,18 @@ class SqlStore:
     def upgrade(self) -> None:
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
-        with self._write_lock, self._write.begin() as conn:
+        # A connection outside any transaction: Alembic begins its own (the writer's
+        # "begin" hook still serialises it), so a migration can step out of it for
+        # what PostgreSQL runs only outside a transaction (CREATE INDEX CONCURRENTLY).
+        with self._write_lock, self._write.connect() as conn, self._migrating(conn):
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    @contextmanager
+    def _migrating(self, conn: Connection) -> Iterator[None]:
+        """Held around a whole upgrade; a backend whose transactions alone do not
+        serialise concurrent upgrades takes a lock here."""
+        yield
 
     # -- ingest runs and writes ---------------------------------------------------------
 

@@ -48,6 +48,13 @@ class Runtime:
     ) -> Runtime:
         """Open store and index; ``shared_index``: one of several server processes."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Workers of one server start together: one at a time migrates the store and
+        # creates the index (concurrent first-time setups fail one another).
+        with FileLease(settings.data_dir / "startup.lease"):
+            return cls._open(settings, catch_up_index, shared_index)
+
+    @classmethod
+    def _open(cls, settings: Settings, catch_up_index: bool, shared_index: bool) -> Runtime:
         # Before the store opens: a wrong pairing must not migrate a database first.
         check_engine_url(settings.search_engine, settings.resolved_database_url)
         store = open_store(

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import OperationalError as DBAPIOperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from omicsoracle.api.ratelimit import RateLimited
 from omicsoracle.api.security import HEADERS, WriteAccessDenied
+
+log = logging.getLogger(__name__)
+# Seconds a client is asked to wait when the database is down (a restart takes a few).
+DATABASE_RETRY_AFTER_S = 2
 
 PROBLEM = "application/problem+json"
 
@@ -90,6 +98,18 @@ def install(app: FastAPI) -> None:
     async def _limited(_request: Request, exc: RateLimited) -> Response:
         response = problem(429, "Too Many Requests", str(exc), retry_after=exc.retry_after)
         response.headers["retry-after"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(DBAPIOperationalError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_down(_request: Request, exc: Exception) -> Response:
+        # The database restarting, unreachable, or every pooled connection busy: a
+        # temporary state the client may retry, not a failure of this server (pooled
+        # connections are replaced on their next checkout, see store/postgres.py).
+        log.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+        response = problem(503, "Service Unavailable", "the database is not reachable; retry")
+        response.headers["retry-after"] = str(DATABASE_RETRY_AFTER_S)
         return response
 
     @app.exception_handler(Exception)

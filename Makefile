@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO := data/corpus data/demo
 
-.PHONY: install browser run demo test lint bench clean
+.PHONY: install browser run demo test lint bench loadtest clean
 
 install: $(STAMP)
 
@@ -46,6 +46,14 @@ bench: install
 	$(BIN)/omicsoracle bench search
 	$(BIN)/omicsoracle bench suggest
 	$(BIN)/omicsoracle bench api
+
+# Capacity (wrk) and realism (Locust) runs on the 10x corpus, SQLite + L1 cache, then
+# PostgreSQL + Redis; the first run builds the data (minutes). Quick trial:
+# make loadtest LOADTEST_ARGS="--scale 1 --duration 15"
+LOADTEST_ARGS ?=
+loadtest: install
+	$(BIN)/python -m bench.loadtest.run --backend sqlite --runs capacity,realism --scale 10 $(LOADTEST_ARGS)
+	$(BIN)/python -m bench.loadtest.run --backend postgres --runs capacity,realism --scale 10 $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var bench/out test-artifacts .pytest_cache .mypy_cache .ruff_cache

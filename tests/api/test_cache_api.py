@@ -6,10 +6,12 @@ import asyncio
 import logging
 import os
 import socket
+import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from api_helpers import AppFactory
 from fastapi.testclient import TestClient
@@ -47,8 +49,13 @@ def _ingest_elsewhere(data_dir: Path) -> None:
         rt.catch_up()
 
 
+# Without compression one request is one cache lookup (a gzip answer adds one for the
+# compressed prefix), which keeps the counting below simple.
+PLAIN = {"accept-encoding": "identity"}
+
+
 def _search(client: TestClient, q: str) -> dict[str, Any]:
-    response = client.get("/api/v1/search", params={"q": q})
+    response = client.get("/api/v1/search", params={"q": q}, headers=PLAIN)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -64,8 +71,9 @@ def test_a_repeated_search_is_a_hit_with_the_same_answer(client: TestClient) -> 
     second.pop("took_ms")
     assert first == second
     # Different filters, sort or page size are other answers, not hits.
-    client.get("/api/v1/search", params={"q": "hippocampus neurons mouse", "sort": "date"})
-    client.get("/api/v1/search", params={"q": "hippocampus neurons mouse", "organism": "x"})
+    q = "hippocampus neurons mouse"
+    client.get("/api/v1/search", params={"q": q, "sort": "date"}, headers=PLAIN)
+    client.get("/api/v1/search", params={"q": q, "organism": "x"}, headers=PLAIN)
     assert cache.stats()["l1_hits"] == hits + 1
 
 
@@ -76,9 +84,9 @@ def test_facets_suggest_and_stats_are_cached(client: TestClient) -> None:
         ("/api/v1/suggest", {"q": "neurobl"}),
         ("/api/v1/stats", {}),
     ):
-        first = client.get(path, params=params).json()
+        first = client.get(path, params=params, headers=PLAIN).json()
         hits = cache.stats()["l1_hits"]
-        assert client.get(path, params=params).json() == first
+        assert client.get(path, params=params, headers=PLAIN).json() == first
         assert cache.stats()["l1_hits"] == hits + 1, path
 
 
@@ -148,3 +156,24 @@ def test_redis_down_means_l1_and_database_with_a_warning(
     warnings = [r for r in caplog.records if r.name.startswith("omicsoracle.cache")]
     assert len(warnings) == 1  # one per outage, not one per request
     assert _cache(client).stats()["l2_errors"] >= 1
+
+
+def test_a_gzip_hit_is_one_valid_member_with_a_fresh_took_ms(client: TestClient) -> None:
+    params = {"q": "Down syndrome"}
+    plain = client.get("/api/v1/search", params=params, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    with client.stream(
+        "GET", "/api/v1/search", params=params, headers={"accept-encoding": "gzip"}
+    ) as response:
+        raw = b"".join(response.iter_raw())
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["vary"] == "Accept-Encoding"
+    # One gzip member, as strict decoders (zlib's own, browsers') expect.
+    decoder = zlib.decompressobj(wbits=31)
+    body = orjson.loads(decoder.decompress(raw) + decoder.flush())
+    assert decoder.eof
+    assert decoder.unused_data == b""
+    expected = plain.json()
+    assert body.pop("took_ms") >= 0
+    expected.pop("took_ms")
+    assert body == expected

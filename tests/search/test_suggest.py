@@ -7,11 +7,14 @@ real titles, so the sorted-array shortcuts are held to the plain definition.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from omicsoracle.api.suggestions import SuggesterBuildFailed, build_in_child
 from omicsoracle.config import Settings
 from omicsoracle.search.analysis import words
 from omicsoracle.search.suggest import MAX_LIMIT, WIDE, Suggester, Suggestion, from_store
@@ -38,12 +41,33 @@ def demo_rows(demo_settings: Settings) -> tuple[list[Row], Counter[str]]:
 
 @pytest.fixture(scope="module")
 def suggester(demo_settings: Settings) -> Suggester:
-    """Built the way the server builds it."""
+    """Built the way the server builds it: in a child process, loaded from its bytes."""
+    return asyncio.run(build_in_child(demo_settings.resolved_database_url))
+
+
+def test_the_child_build_equals_the_in_process_one(
+    demo_settings: Settings, suggester: Suggester
+) -> None:
     store = open_store(demo_settings.resolved_database_url, upgrade=False)
     try:
-        return from_store(store)
+        local = from_store(store)
     finally:
         store.close()
+    assert local.stats() == suggester.stats()
+    for text in ("c", "ca", "neur", "breast canc", "GSE1", "mouse", "HCC", "Down s"):
+        assert local.suggest(text, MAX_LIMIT) == suggester.suggest(text, MAX_LIMIT), text
+
+
+def test_foreign_bytes_are_not_a_suggester() -> None:
+    for data in (b"", b"\x93\x01\x02\x03", b"not msgpack at all \xc1"):
+        with pytest.raises(ValueError, match="suggester"):
+            Suggester.from_bytes(data)
+
+
+def test_a_failed_child_build_says_why(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'store.sqlite'}"
+    with pytest.raises(SuggesterBuildFailed, match="exited with"):
+        asyncio.run(build_in_child(url))
 
 
 @pytest.fixture(scope="module")

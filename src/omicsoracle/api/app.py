@@ -27,7 +27,7 @@ from omicsoracle.api.errors import PROBLEM_RESPONSES, problem
 from omicsoracle.api.errors import install as install_errors
 from omicsoracle.api.events import EventHub
 from omicsoracle.api.ratelimit import RateLimiter
-from omicsoracle.api.response_cache import ResponseCache
+from omicsoracle.api.response_cache import GZIP_LEVEL, GZIP_MIN_BYTES, ResponseCache
 from omicsoracle.api.security import SecurityHeaders
 from omicsoracle.api.suggestions import Suggestions
 from omicsoracle.cache import Cache, cached
@@ -50,11 +50,6 @@ log = logging.getLogger(__name__)
 # How often a server notices changes another process (a CLI ingest) committed: the
 # index writer folds them in, the other server processes reload their readers.
 CATCH_UP_SECONDS = 1.0
-# Bodies smaller than this are sent as they are: compressing them costs more than it saves.
-GZIP_MIN_BYTES = 1024
-# zlib's default level: nearly level 9's size on JSON at a fraction of its time (a
-# 30 KB result page compresses in well under a millisecond).
-GZIP_LEVEL = 6
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -70,12 +65,16 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.runtime = rt
         app.state.jobs = job_store
         app.state.hub = hub
-        app.state.suggestions = Suggestions(rt.store)
+        app.state.suggestions = Suggestions(settings.resolved_database_url)
         app.state.ingest_runner = jobs.IngestRunner(rt, job_store, hub)
         cache = Cache.from_settings(settings, on_lookup=record_cache_lookup)
         cache.set_generation(rt.generation)
         app.state.cache = cache
         configure_cache(cache)  # what @cached functions of this process use
+        # Built before the worker takes connections (uvicorn accepts once startup is
+        # done): at 10x the build takes seconds, and a request must not wait for it.
+        await app.state.suggestions.refresh(await to_thread.run_sync(rt.store.max_change_id))
+        freeze_long_lived()
         poller = asyncio.create_task(_keep_up(app))
         try:
             yield

@@ -1,38 +1,65 @@
-"""The search-box suggester of a server process, rebuilt when the corpus changes."""
+"""The search-box suggester of a server process, rebuilt when the corpus changes.
+
+Each rebuild runs in a child process (``omicsoracle.search.suggest_build``) and comes
+back as msgpack bytes: the server keeps answering at full speed while it runs, and
+the build's peak memory never becomes the worker's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 
-from anyio import to_thread
+from anyio import run_process, to_thread
 
-from omicsoracle.search.suggest import Suggester, from_store
-from omicsoracle.store import Store
+from omicsoracle.search.suggest import Suggester
+from omicsoracle.search.suggest_build import URL_ENV
 
 log = logging.getLogger(__name__)
 
+# What a failed build's message quotes of the child's stderr.
+STDERR_TAIL = 2000
+
+
+class SuggesterBuildFailed(RuntimeError):
+    """The child process building the suggester failed; the message has its stderr."""
+
+
+async def build_in_child(database_url: str) -> Suggester:
+    """A suggester over every series of the store at ``database_url``."""
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env[URL_ENV] = database_url
+    result = await run_process(
+        [sys.executable, "-m", "omicsoracle.search.suggest_build"], env=env, check=False
+    )
+    if result.returncode != 0:
+        tail = result.stderr.decode("utf-8", "replace")[-STDERR_TAIL:]
+        raise SuggesterBuildFailed(f"suggester build exited with {result.returncode}: {tail}")
+    return await to_thread.run_sync(Suggester.from_bytes, result.stdout)
+
 
 class Suggestions:
-    """Holds the current Suggester; a rebuild runs in a thread and swaps it in whole."""
+    """Holds the current Suggester; a rebuild swaps it in whole (readers keep the old one)."""
 
-    def __init__(self, store: Store):
-        self._store = store
+    def __init__(self, database_url: str):
+        self._url = database_url
         self._current: Suggester | None = None
         self._built_for = -1
         self._lock = asyncio.Lock()
 
     async def get(self) -> Suggester:
         if self._current is None:
-            await self.refresh(self._store.max_change_id())
+            await self.refresh(0)
         assert self._current is not None
         return self._current
 
     async def refresh(self, change_id: int) -> None:
-        """Rebuild if the store changed since the last build (readers keep the old one)."""
+        """Rebuild if the store changed since the last build."""
         async with self._lock:
             if change_id == self._built_for and self._current is not None:
                 return
-            self._current = await to_thread.run_sync(from_store, self._store)
+            self._current = await build_in_child(self._url)
             self._built_for = change_id
             log.info("search suggestions rebuilt at change %d", change_id)

@@ -79,7 +79,7 @@ class Cache:
         max_bytes: int,
         ttl: float,
         redis_url: str | None = None,
-        redis_timeout: float = 0.05,
+        redis_timeout: float = 0.25,
         namespace: str = "omicsoracle",
         on_lookup: LookupHook | None = None,
         clock: Callable[[], float] = time.monotonic,

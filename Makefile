@@ -51,7 +51,13 @@ bench: install
 # PostgreSQL + Redis; the first run builds the data (minutes). Quick trial:
 # make loadtest LOADTEST_ARGS="--scale 1 --duration 15"
 LOADTEST_ARGS ?=
+# The capacity run drives the server with wrk (Debian's package), installed when missing.
+WRK := /usr/bin/wrk
 loadtest: install
+	@test -x $(WRK) || { \
+		echo "installing Debian's wrk for the load test"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
+		else sudo apt-get install -y wrk || { sudo apt-get update && sudo apt-get install -y wrk; }; fi; }
 	$(BIN)/python -m bench.loadtest.run --backend sqlite --runs capacity,realism --scale 10 $(LOADTEST_ARGS)
 	$(BIN)/python -m bench.loadtest.run --backend postgres --runs capacity,realism --scale 10 $(LOADTEST_ARGS)
 

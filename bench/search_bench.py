@@ -153,6 +153,38 @@ def measure(
     return {"first": first, "second": second}, per_query
 
 
+def top10(index: SearchIndex, queries: list[str]) -> dict[str, tuple[int, list[str]]]:
+    """Per query: total matches and the first ten accessions."""
+    out = {}
+    for query in queries:
+        resp = index.search(SearchRequest(query, limit=10)).to_dict()
+        out[query] = (resp["total"], [r["accession"] for r in resp["results"]])
+    return out
+
+
+def agreement(
+    tops: dict[str, dict[str, tuple[int, list[str]]]], reference: str = "tantivy"
+) -> list[str]:
+    """Markdown rows: per engine, queries with the same total as the reference, and the
+    mean overlap@10 (shared accessions in both top tens / 10; rankings may differ)."""
+    rows = []
+    ref = tops.get(reference)
+    if ref is None:
+        return rows
+    for engine, got in tops.items():
+        if engine == reference:
+            continue
+        same = sum(got[q][0] == ref[q][0] for q in ref)
+        overlaps = [
+            len(set(got[q][1]) & set(ref[q][1])) / max(1, min(10, len(ref[q][1])))
+            for q in ref
+            if ref[q][1]
+        ]
+        mean = statistics.mean(overlaps) if overlaps else 0.0
+        rows.append(f"| {engine} vs {reference} | {same}/{len(ref)} | {mean:.2f} |")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print a markdown table."""
     parser = argparse.ArgumentParser(
@@ -173,9 +205,12 @@ def main(argv: list[str] | None = None) -> None:
     base = load_corpus()
     print(f"{len(queries)} queries x {args.rounds} rounds; base corpus {len(base)} series")
     table = []
+    agreement_rows = []
     for scale in args.scale:
+        tops: dict[str, dict[str, tuple[int, list[str]]]] = {}
         for engine in args.engines:
             index, stats = build(engine, scale, base, args.rebuild, args.pg_url)
+            tops[engine] = top10(index, queries)
             timings, per_query = measure(index, queries, args.rounds, args.seed)
             slowest = sorted(per_query)[-5:]
             index.close()
@@ -183,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"  {engine} x{scale}: slowest first pages {[(round(t, 1), q) for t, q in slowest]}"
             )
+        agreement_rows += [row.replace("| ", f"| {scale}x ", 1) for row in agreement(tops)]
     print()
     print(
         "| scale | engine | series | median ms | p95 ms | p99 ms | page-2 p95 ms | build s | docs/s | index MB |"
@@ -193,6 +229,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {scale}x | {engine} | {docs:,} | {statistics.median(f):.2f} | {_pct(f, 0.95):.2f} | "
               f"{_pct(f, 0.99):.2f} | {_pct(s, 0.95):.2f} | {stats['seconds']:.0f} | "
               f"{stats['docs_per_s']:,.0f} | {stats['mb']:.0f} |")  # fmt: skip
+
+    if agreement_rows:
+        print()
+        print("| scale engines | same total | mean overlap@10 |")
+        print("|---|---|---|")
+        print("\n".join(agreement_rows))
 
 
 if __name__ == "__main__":

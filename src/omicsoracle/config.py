@@ -86,7 +86,9 @@ class Settings(BaseSettings):
         description="In-process (L1) cache: most entries kept; 0 turns caching off.",
     )
     cache_max_mb: int = Field(
-        default=128,
+        # Per process. The capacity run's 1,000 queries fill ~20 MB; researchers paging
+        # with cursors fill any bound, and at 128 MB a 10x worker passed 400 MB of RSS.
+        default=64,
         ge=1,
         le=64_000,
         description="In-process (L1) cache: most MiB of values kept (sizes are measured, not guessed).",

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from omicsoracle.cache import Cache
 from omicsoracle.config import Settings
 from omicsoracle.ingest import ingest_file
+from omicsoracle.model import Series
 from omicsoracle.runtime import Runtime
 
 DATA = Path(__file__).parents[1] / "data"
@@ -177,3 +178,29 @@ def test_a_gzip_hit_is_one_valid_member_with_a_fresh_took_ms(client: TestClient)
     assert body.pop("took_ms") >= 0
     expected.pop("took_ms")
     assert body == expected
+
+
+def test_a_record_page_is_cached_until_the_store_changes(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    _ingest_elsewhere(tmp_path / "var")
+    client = make_client()
+    cache = _cache(client)
+    first = client.get("/api/v1/series/GSE93431", headers=PLAIN).json()
+    hits = cache.stats()["l1_hits"]
+    assert client.get("/api/v1/series/GSE93431", headers=PLAIN).json() == first
+    assert cache.stats()["l1_hits"] == hits + 1
+    # Another process changes the record in the store only (the index is not told):
+    # the very next read shows it.
+    settings = Settings(data_dir=tmp_path / "var")
+    with Runtime.open(settings, catch_up_index=False) as rt, rt.store.transaction(None) as tx:
+        tx.write([Series(accession="GSE93431", source="geo_soft", title="Retitled")])
+    assert client.get("/api/v1/series/GSE93431", headers=PLAIN).json()["title"] == "Retitled"
+
+
+def test_unknown_records_are_never_cached(client: TestClient) -> None:
+    cache = _cache(client)
+    entries = cache.stats()["entries"]
+    for n in range(5):
+        assert client.get(f"/api/v1/series/GSE9999999{n}").status_code == 404
+    assert cache.stats()["entries"] == entries

@@ -1,4 +1,4 @@
-"""Repeated searches answered from the cache before FastAPI routes them.
+"""Repeated searches and record pages answered from the cache before FastAPI routes them.
 
 Most traffic is the same popular queries again (the load test draws them Zipf-like,
 as users do). For those, routing, parsing a dozen query parameters and encoding a
@@ -10,8 +10,10 @@ single-flight) and every waiter gets that answer, whatever its status.
 
 The key carries the corpus token (index generation + identity of its change row),
 read per request with one ``stat``: new data from any process gives new keys at once.
-Only GETs of the cacheable paths come here; an invalid query never gets a 200, so it
-is never stored.
+Record pages (``/api/v1/series/{accession}`` ...) show the store, which commits before
+the index folds a change in, so their keys also carry the store's newest change id.
+Only GETs of these paths come here; an invalid request never gets a 200, so it is
+never stored.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
+from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -30,8 +33,15 @@ if TYPE_CHECKING:
     from omicsoracle.cache import Cache
     from omicsoracle.runtime import Runtime
 
-# Read-only answers that depend on nothing but the query and the corpus.
-CACHED_PATHS = frozenset({"/api/v1/search", "/api/v1/facets", "/api/v1/suggest"})
+# Read-only answers that depend on nothing but the query and the search index ...
+INDEX_PATHS = frozenset({"/api/v1/search", "/api/v1/facets", "/api/v1/suggest"})
+SIMILAR_SUFFIX = "/similar"  # /api/v1/series/{accession}/similar: the index too
+# ... or on the store: record pages, keyed also by the store's newest change id (one
+# indexed query), since they show data before the index has folded it in.
+STORE_PREFIXES = tuple(
+    f"/api/v1/{kind}/"
+    for kind in ("series", "samples", "platforms", "datasets", "publications", "records")
+)
 # The search body ends with this field (the endpoint writes it last); a hit rewrites it
 # to its own time. An unescaped quote cannot occur inside a JSON string, so the last
 # occurrence is always the field.
@@ -69,7 +79,11 @@ class ResponseCache:
         self._routes: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in CACHED_PATHS:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        kind = _kind(scope["path"])
+        if kind is None:
             await self.app(scope, receive, send)
             return
         state = self.root.state
@@ -80,7 +94,11 @@ class ResponseCache:
             return
         started = time.perf_counter()
         cache.set_generation(rt.refresh_generation())
-        key = cache.key("http", scope["path"], rt.corpus_token, _normalised(scope["query_string"]))
+        token = rt.corpus_token
+        if kind == "store":
+            # In a thread: under load a pool checkout may wait, never on the event loop.
+            token = f"{token}/{await to_thread.run_sync(rt.store.max_change_id)}"
+        key = cache.key("http", scope["path"], token, _normalised(scope["query_string"]))
         try:
             body: bytes = await cache.get_or_compute(key, lambda: self._render(scope, receive))
         except Uncacheable as answer:
@@ -88,8 +106,9 @@ class ResponseCache:
             return
         # The metrics label requests by route template; a hit never reached the router,
         # so it gets the route the router matched for the miss that filled the entry.
-        if "route" not in scope and scope["path"] in self._routes:
-            scope["route"] = self._routes[scope["path"]]
+        route_key = _route_key(scope["path"], kind)
+        if "route" not in scope and route_key in self._routes:
+            scope["route"] = self._routes[route_key]
         prefix, tail = body, b""
         if scope["path"] == "/api/v1/search":
             prefix, tail = _split_took_ms(body, started)
@@ -115,7 +134,7 @@ class ResponseCache:
 
         await self.app(scope, receive, capture)
         if "route" in scope:
-            self._routes[scope["path"]] = scope["route"]
+            self._routes[_route_key(scope["path"], _kind(scope["path"]))] = scope["route"]
         body = b"".join(chunks)
         status = int(start.get("status", 500))
         headers = [
@@ -126,6 +145,24 @@ class ResponseCache:
         if status != 200:
             raise Uncacheable(status, headers, body)
         return body
+
+
+def _kind(path: str) -> str | None:
+    """Which generation an answer of ``path`` depends on: "index", "store" or none."""
+    if path in INDEX_PATHS:
+        return "index"
+    if path.startswith(STORE_PREFIXES):
+        return "index" if path.endswith(SIMILAR_SUFFIX) else "store"
+    return None
+
+
+def _route_key(path: str, kind: str | None) -> str:
+    """One key per route template (not per record), for the metrics label of a hit."""
+    if path in INDEX_PATHS:
+        return path
+    if kind == "index":
+        return SIMILAR_SUFFIX
+    return path[: path.index("/", len("/api/v1/")) + 1]
 
 
 def _normalised(query_string: bytes) -> str:

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     cache_max_mb: int = Field(
         # Per process. The capacity run's 1,000 queries fill ~20 MB; researchers paging
         # with cursors fill any bound, and at 128 MB a 10x worker passed 400 MB of RSS.
-        default=64,
+        default=32,
         ge=1,
         le=64_000,
         description="In-process (L1) cache: most MiB of values kept (sizes are measured, not guessed).",

@@ -34,11 +34,11 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
-def limit_arenas() -> None:
-    """Use one malloc arena for the process (before the indexing threads start)."""
+def limit_arenas(arenas: int = 1) -> None:
+    """Use at most ``arenas`` malloc arenas (call it before the threads start)."""
     libc = _glibc()
     if libc is not None:
-        libc.mallopt(_M_ARENA_MAX, 1)
+        libc.mallopt(_M_ARENA_MAX, arenas)
 
 
 def release_free_memory() -> None:

@@ -19,6 +19,8 @@ from omicsoracle.api.ratelimit import RateLimited
 from omicsoracle.api.security import HEADERS, WriteAccessDenied
 
 log = logging.getLogger(__name__)
+# The database restarting, unreachable, or every pooled connection busy.
+DATABASE_DOWN = (DBAPIOperationalError, PoolTimeout, psycopg.OperationalError)
 # Seconds a client is asked to wait when the database is down (a restart takes a few).
 DATABASE_RETRY_AFTER_S = 2
 

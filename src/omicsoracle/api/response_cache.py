@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl, urlencode
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from omicsoracle.api.errors import DATABASE_DOWN
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -97,7 +99,12 @@ class ResponseCache:
         token = rt.corpus_token
         if kind == "store":
             # In a thread: under load a pool checkout may wait, never on the event loop.
-            token = f"{token}/{await to_thread.run_sync(rt.store.max_change_id)}"
+            try:
+                token = f"{token}/{await to_thread.run_sync(rt.store.max_change_id)}"
+            except DATABASE_DOWN:
+                # Uncached: the route meets the same error and answers 503 + Retry-After.
+                await self.app(scope, receive, send)
+                return
         key = cache.key("http", scope["path"], token, _normalised(scope["query_string"]))
         try:
             body: bytes = await cache.get_or_compute(key, lambda: self._render(scope, receive))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -35,12 +36,13 @@ class Runtime:
     # others refresh their readers (None: this process always writes, as the CLI does).
     writer_lease: FileLease | None = None
     # Corpus generation: the change id the index has applied, as this process last saw
-    # it; cache keys carry it, so new data is never answered from an older result.
+    # it, and the token cache keys carry (see corpus_token). All four change together,
+    # under the lock, from one reading of the index.
     _generation: int = 0
+    _token: str = "0:empty"
+    _stamp: object = None
     _seen_store_change: int = -1
-    _seen_stamp: object = None
     _generation_lock: threading.Lock = field(default_factory=threading.Lock)
-    _token: tuple[int, str] = (0, "0:empty")
 
     @classmethod
     def open(
@@ -49,12 +51,24 @@ class Runtime:
         """Open store and index; ``shared_index``: one of several server processes."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         # Workers of one server start together: one at a time migrates the store and
-        # creates the index (concurrent first-time setups fail one another).
+        # creates the index (concurrent first-time setups fail one another). The
+        # catch-up, which may be a whole reindex, runs after the lease is released.
         with FileLease(settings.data_dir / "startup.lease"):
-            return cls._open(settings, catch_up_index, shared_index)
+            runtime = cls._open(settings)
+        if shared_index:
+            runtime.writer_lease = FileLease(settings.data_dir / "index" / "writer.lease")
+        try:
+            if catch_up_index:
+                runtime.keep_up()
+            else:
+                runtime.refresh_token(force=True)
+        except BaseException:
+            runtime.close()
+            raise
+        return runtime
 
     @classmethod
-    def _open(cls, settings: Settings, catch_up_index: bool, shared_index: bool) -> Runtime:
+    def _open(cls, settings: Settings) -> Runtime:
         # Before the store opens: a wrong pairing must not migrate a database first.
         check_engine_url(settings.search_engine, settings.resolved_database_url)
         store = open_store(
@@ -75,18 +89,7 @@ class Runtime:
         except Exception:
             store.close()
             raise
-        runtime = cls(settings, store, index)
-        if shared_index:
-            runtime.writer_lease = FileLease(settings.data_dir / "index" / "writer.lease")
-        try:
-            if catch_up_index:
-                runtime.keep_up()
-            else:
-                runtime.refresh_generation(force=True)
-        except BaseException:
-            runtime.close()
-            raise
-        return runtime
+        return cls(settings, store, index)
 
     @property
     def is_index_writer(self) -> bool:
@@ -99,24 +102,28 @@ class Runtime:
         A reader whose writer died takes the lease over on its next tick (the kernel
         releases a dead holder's lock), so indexing never stops for long.
         """
-        if self.is_index_writer:
-            result = self.catch_up()
-        else:
-            self.index.refresh()
-            result = CatchUp(applied_change_id=self.index.applied_change_id())
-        self._set_generation(result.applied_change_id)
+        result = self.catch_up() if self.is_index_writer else CatchUp()
+        self.refresh_token(force=True)
+        result.applied_change_id = self._generation
         return result
 
-    def wait_indexed(self, change_id: int, timeout: float, poll: float = 0.1) -> CatchUp:
+    def wait_indexed(
+        self,
+        change_id: int,
+        timeout: float,
+        poll: float = 0.1,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> CatchUp:
         """Make changes up to ``change_id`` searchable here, writing only as the writer.
 
         A process that is not the index writer waits for the writer's next commit
-        instead of writing itself; after ``timeout`` it returns what it has.
+        instead of writing itself; it returns what it has after ``timeout`` or as soon
+        as ``stop()`` says so (a server shutting down).
         """
         deadline = time.monotonic() + timeout
         while True:
             result = self.keep_up()
-            if result.applied_change_id >= change_id or time.monotonic() >= deadline:
+            if result.applied_change_id >= change_id or time.monotonic() >= deadline or stop():
                 return result
             time.sleep(poll)
 
@@ -130,49 +137,56 @@ class Runtime:
 
         Change ids alone repeat across histories (a restored backup, another
         deployment sharing one Redis); the fingerprint of the applied change does not.
+        As of the last ``refresh_token``; reading it costs nothing.
         """
-        generation = self._generation
-        if self._token[0] != generation:
-            fingerprint = self.store.change_fingerprint(generation) or "empty"
-            digest = hashlib.blake2b(fingerprint.encode(), digest_size=8).hexdigest()
-            self._token = (generation, f"{generation}:{digest}")
-        return self._token[1]
+        return self._token
 
-    def refresh_generation(self, *, force: bool = False) -> int:
-        """The corpus generation, checked on every call.
+    def current_token(self) -> str | None:
+        """The corpus token when a cheap check (no database) shows the index unchanged.
 
-        Engines that can tell cheaply that they changed (tantivy: one stat) are asked;
-        the others cost one indexed lookup of the store's newest change id. Only when
-        that moved does the index reader reload. So a search right after another
-        process's ingest committed (and indexed) sees the new data and never a cached
-        older answer.
+        None: the index moved, or the engine cannot tell cheaply; then call
+        ``refresh_token``, in a thread, since it may wait for the database.
         """
-        stamp = self.index.commit_stamp()
-        if stamp is not None:
-            # The index says when it changed (a stat): what a search sees changes only
-            # with an index commit, whichever process made it. Read before reloading,
-            # so a commit landing in between shows as a change on the next call.
-            if force or stamp != self._seen_stamp:
-                self.index.refresh()
-                self._set_generation(self.index.applied_change_id())
-                self._seen_stamp = stamp
-            return self._generation
-        latest = self.store.max_change_id()
-        if force or latest != self._seen_store_change:
-            self.index.refresh()
-            applied = self.index.applied_change_id()
-            self._set_generation(applied)
-            # While the index lags the store (an ingest committed, its indexing still
-            # running elsewhere) keep reloading on every call: the commit that closes
-            # the gap must show up at once, not on the next catch-up tick.
-            if applied >= latest:
-                self._seen_store_change = latest
-        return self._generation
+        if self.index.cheap_commit_stamp and self.index.commit_stamp() == self._stamp:
+            return self._token
+        return None
 
-    def _set_generation(self, applied: int) -> None:
+    def refresh_token(self, *, force: bool = False) -> str:
+        """Reload the index reader if another process committed; the current token.
+
+        The stamp is read before reloading, so a commit landing in between shows as a
+        change next time; the lock keeps a slower thread's older reading from replacing
+        a newer one. Engines without a stamp cost one indexed lookup of the store's
+        newest change id; while the index lags the store (its indexing still running
+        elsewhere) every call reloads, so the commit that closes the gap shows at once.
+        """
         with self._generation_lock:
-            # Monotonic: a slow thread holding an older reading must not undo a newer one.
-            self._generation = max(self._generation, applied)
+            stamp = self.index.commit_stamp()
+            if stamp is not None:
+                if force or stamp != self._stamp:
+                    self.index.refresh()
+                    self._adopt(self.index.applied_change_id())
+                    self._stamp = stamp
+                return self._token
+            latest = self.store.max_change_id()
+            if force or latest != self._seen_store_change:
+                self.index.refresh()
+                applied = self.index.applied_change_id()
+                self._adopt(applied)
+                if applied >= latest:
+                    self._seen_store_change = latest
+            return self._token
+
+    def _adopt(self, applied: int) -> None:
+        """Take ``applied`` as the generation (lower too: a restored, older history).
+
+        The fingerprint is read again every time (one indexed query per commit or
+        tick): a restored history may reach the very same id with other data.
+        """
+        fingerprint = self.store.change_fingerprint(applied) if applied else None
+        digest = hashlib.blake2b((fingerprint or "empty").encode(), digest_size=8).hexdigest()
+        self._generation = applied
+        self._token = f"{applied}:{digest}"
 
     def catch_up(self) -> CatchUp:
         """Fold store changes the index has not seen yet into it.
@@ -187,9 +201,6 @@ class Runtime:
             applied = self.index.applied_change_id()
             if not self._same_history(applied):
                 result = reindex(self.store, self.index)
-                # Another history: its ids may be lower than the ones seen so far.
-                with self._generation_lock:
-                    self._generation = result.applied_change_id
             elif applied >= self.store.max_change_id():
                 result = CatchUp(applied_change_id=applied)
             else:

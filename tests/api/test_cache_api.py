@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,29 @@ def test_unknown_records_are_never_cached(client: TestClient) -> None:
     for n in range(5):
         assert client.get(f"/api/v1/series/GSE9999999{n}").status_code == 404
     assert cache.stats()["entries"] == entries
+
+
+def test_repeated_parameters_keep_their_order_in_the_key(client: TestClient) -> None:
+    # A single-valued parameter takes its last value: these two are different requests.
+    a = client.get("/api/v1/search?q=zzzzqx&q=neuroblastoma", headers=PLAIN).json()
+    b = client.get("/api/v1/search?q=neuroblastoma&q=zzzzqx", headers=PLAIN).json()
+    assert a["query"] == "neuroblastoma"
+    assert b["query"] == "zzzzqx"
+
+
+def test_suggestions_follow_new_data_without_a_stale_cached_answer(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    client = make_client()
+    assert client.get("/api/v1/suggest", params={"q": "cohesin"}).json()["suggestions"] == []
+    _ingest_elsewhere(tmp_path / "var")
+    # Asked again while the suggester is rebuilt in the background: the old (empty)
+    # answer must not be kept under the new generation.
+    deadline = time.monotonic() + 60
+    while True:
+        found = client.get("/api/v1/suggest", params={"q": "cohesin"}).json()["suggestions"]
+        if found:
+            break
+        assert time.monotonic() < deadline, "suggestions never showed the new series"
+        time.sleep(0.2)
+    assert any("cohesin" in s["text"].lower() for s in found)

@@ -81,7 +81,12 @@ def create_app(settings: Settings) -> FastAPI:
         configure_cache(cache)  # what @cached functions of this process use
         # Built before the worker takes connections (uvicorn accepts once startup is
         # done): at 10x the build takes seconds, and a request must not wait for it.
-        await app.state.suggestions.refresh(await to_thread.run_sync(rt.store.max_change_id))
+        # A failed build does not keep the worker from serving: the catch-up loop
+        # tries again, and the search box offers nothing until then.
+        try:
+            await app.state.suggestions.refresh(rt.generation)
+        except Exception:
+            log.exception("search suggestions not built at startup; retrying in the background")
         freeze_long_lived()
         poller = asyncio.create_task(_keep_up(app))
         try:
@@ -178,24 +183,50 @@ def app_from_env() -> FastAPI:
 async def _keep_up(app: FastAPI) -> None:
     rt: Runtime = app.state.runtime
     suggestions: Suggestions = app.state.suggestions
-    suggested = -1
+    rebuild: asyncio.Task[None] | None = None
     ticks = 0
-    while True:
-        await asyncio.sleep(CATCH_UP_SECONDS)
-        try:
-            caught = await to_thread.run_sync(rt.keep_up)
-            if caught.applied_change_id != suggested:  # refresh is a no-op otherwise
-                with agent_timer("suggester"):
-                    await suggestions.refresh(caught.applied_change_id)
-                suggested = caught.applied_change_id
-                # The new suggester (and at the first tick, everything built at
-                # startup) is long-lived: out of the full collections' way.
-                freeze_long_lived()
+    try:
+        while True:
+            await asyncio.sleep(CATCH_UP_SECONDS)
+            rebuild = await _tick(app, rt, suggestions, rebuild, ticks)
             ticks += 1
-            if ticks % TRIM_EVERY_TICKS == 0:
-                # Freed request memory back to the OS (cheap: a walk of free chunks).
-                release_free_memory()
-        except Exception:
-            # Retried on the next tick: the change log keeps what is not indexed yet.
-            log.exception("search index catch-up failed; retrying in %.0f s", CATCH_UP_SECONDS)
-        await sample_gauges(app)
+    finally:
+        if rebuild is not None:
+            rebuild.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rebuild
+
+
+async def _tick(
+    app: FastAPI,
+    rt: Runtime,
+    suggestions: Suggestions,
+    rebuild: asyncio.Task[None] | None,
+    ticks: int,
+) -> asyncio.Task[None] | None:
+    """One catch-up tick; starts a suggester rebuild (in the background, so indexing
+    never waits for it) when the index moved past the current suggester."""
+    try:
+        caught = await to_thread.run_sync(rt.keep_up)
+        moved = caught.applied_change_id != suggestions.built_for
+        if moved and (rebuild is None or rebuild.done()):
+            rebuild = asyncio.create_task(_rebuild(suggestions, caught.applied_change_id))
+        if ticks % TRIM_EVERY_TICKS == TRIM_EVERY_TICKS - 1:
+            # Freed request memory back to the OS (cheap: a walk of free chunks).
+            release_free_memory()
+    except Exception:
+        # Retried on the next tick: the change log keeps what is not indexed yet.
+        log.exception("search index catch-up failed; retrying in %.0f s", CATCH_UP_SECONDS)
+    await sample_gauges(app)
+    return rebuild
+
+
+async def _rebuild(suggestions: Suggestions, change_id: int) -> None:
+    try:
+        with agent_timer("suggester"):
+            await suggestions.refresh(change_id)
+    except Exception:
+        log.exception("search suggestions not rebuilt; retrying on the next tick")
+        return
+    # The new suggester is long-lived: out of the full collections' way.
+    freeze_long_lived()

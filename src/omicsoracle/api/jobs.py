@@ -22,7 +22,7 @@ from omicsoracle.api.events import EventHub, Subscriber
 from omicsoracle.api.ratelimit import limit
 from omicsoracle.api.security import require_token
 from omicsoracle.api.uploads import BadUpload, UploadTooLarge, receive_upload
-from omicsoracle.ingest import OnError, Problem, ingest_file
+from omicsoracle.ingest import FileResult, OnError, Problem, ingest_file
 from omicsoracle.jobs import JobStore
 from omicsoracle.leases import FileLease
 from omicsoracle.observability.metrics import agent_timer, connection_closed, connection_opened
@@ -118,11 +118,23 @@ class IngestRunner:
             time.sleep(POLL_LEASE_SECONDS)
         try:
             with agent_timer("ingest"):
-                self._ingest_leased(job_id, path, on_error)
+                result = self._ingest_leased(job_id, path, on_error)
         finally:
+            # Released before waiting for the index: the next job may write meanwhile.
             self._store_lease.release()
+        # Searchable before the job says done: a client that sees "done" and searches
+        # finds the new records. A shutdown stops the wait.
+        wait = 0.0 if self._abort.is_set() else INDEX_WAIT_SECONDS
+        caught = self.rt.wait_indexed(self.rt.store.max_change_id(), wait, stop=self._abort.is_set)
+        state = "done" if result.status in ("ok", "partial") else "failed"
+        body = result.as_dict()
+        body.pop("problems")
+        body["path"] = path.name
+        body["indexed_change_id"] = caught.applied_change_id
+        self.jobs.finish(job_id, state, body)
+        self.hub.notify(job_id)
 
-    def _ingest_leased(self, job_id: str, path: PathType, on_error: OnError) -> None:
+    def _ingest_leased(self, job_id: str, path: PathType, on_error: OnError) -> FileResult:
         self.jobs.start(job_id)
         records = 0
         started = last = time.monotonic()
@@ -148,17 +160,7 @@ class IngestRunner:
         )
         self._progress(job_id, result.records, time.monotonic() - started, "indexing")
         self.jobs.errors(job_id, [_error(p) for p in result.problems])
-        # Searchable before the job says done: a client that sees "done" and searches
-        # finds the new records.
-        wait = 0.0 if self._abort.is_set() else INDEX_WAIT_SECONDS
-        caught = self.rt.wait_indexed(self.rt.store.max_change_id(), wait)
-        state = "done" if result.status in ("ok", "partial") else "failed"
-        body = result.as_dict()
-        body.pop("problems")
-        body["path"] = path.name
-        body["indexed_change_id"] = caught.applied_change_id
-        self.jobs.finish(job_id, state, body)
-        self.hub.notify(job_id)
+        return result
 
     def _progress(self, job_id: str, records: int, seconds: float, stage: str) -> None:
         self.jobs.progress(

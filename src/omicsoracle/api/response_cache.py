@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from omicsoracle.runtime import Runtime
 
 # Read-only answers that depend on nothing but the query and the search index ...
-INDEX_PATHS = frozenset({"/api/v1/search", "/api/v1/facets", "/api/v1/suggest"})
+SUGGEST_PATH = "/api/v1/suggest"
+INDEX_PATHS = frozenset({"/api/v1/search", "/api/v1/facets", SUGGEST_PATH})
 SIMILAR_SUFFIX = "/similar"  # /api/v1/series/{accession}/similar: the index too
 # ... or on the store: record pages, keyed also by the store's newest change id (one
 # indexed query), since they show data before the index has folded it in.
@@ -95,16 +96,24 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        cache.set_generation(rt.refresh_generation())
-        token = rt.corpus_token
-        if kind == "store":
-            # In a thread: under load a pool checkout may wait, never on the event loop.
-            try:
+        # A hit costs one stat; anything that may wait for the database (the index
+        # moved, an engine without a cheap stamp, a record's store generation) runs in
+        # a thread, never on the event loop.
+        token = rt.current_token()
+        try:
+            if token is None:
+                token = await to_thread.run_sync(rt.refresh_token)
+            if kind == "store":
                 token = f"{token}/{await to_thread.run_sync(rt.store.max_change_id)}"
-            except DATABASE_DOWN:
-                # Uncached: the route meets the same error and answers 503 + Retry-After.
-                await self.app(scope, receive, send)
-                return
+        except DATABASE_DOWN:
+            # Uncached: the route meets the same error and answers 503 + Retry-After.
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == SUGGEST_PATH:
+            # Suggestions come from a suggester rebuilt after the index moved: an answer
+            # of the old one must not be kept under the new generation.
+            token = f"{token}/s{getattr(state.suggestions, 'built_for', -1)}"
+        cache.set_generation(rt.generation)
         key = cache.key("http", scope["path"], token, _normalised(scope["query_string"]))
         try:
             body: bytes = await cache.get_or_compute(key, lambda: self._render(scope, receive))
@@ -175,7 +184,9 @@ def _route_key(path: str, kind: str | None) -> str:
 def _normalised(query_string: bytes) -> str:
     """One form for equivalent query strings (parameter order, encoding of spaces)."""
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    return urlencode(sorted(pairs))
+    # By name only (a stable sort): the values of a repeated name keep their order,
+    # which decides the answer (a single-valued parameter takes its last value).
+    return urlencode(sorted(pairs, key=lambda pair: pair[0]))
 
 
 def _split_took_ms(body: bytes, started: float) -> tuple[bytes, bytes]:

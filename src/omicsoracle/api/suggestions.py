@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from anyio import run_process, to_thread
+from anyio import fail_after, run_process, to_thread
 
 from omicsoracle.search.suggest import Suggester
 from omicsoracle.search.suggest_build import URL_ENV
@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 # What a failed build's message quotes of the child's stderr.
 STDERR_TAIL = 2000
+# A build takes ~2 s on the demo corpus and ~17 s at 10x.
+BUILD_TIMEOUT_S = 600.0
+EMPTY = Suggester.build([], {})
 
 
 class SuggesterBuildFailed(RuntimeError):
@@ -49,10 +52,16 @@ class Suggestions:
         self._built_for = -1
         self._lock = asyncio.Lock()
 
+    @property
+    def built_for(self) -> int:
+        """The change id the current suggester was built at (-1: none yet)."""
+        return self._built_for
+
     async def get(self) -> Suggester:
+        """The current suggester; an empty one until a first build has succeeded (a
+        keystroke never waits for a build)."""
         if self._current is None:
-            await self.refresh(0)
-        assert self._current is not None
+            return EMPTY
         return self._current
 
     async def refresh(self, change_id: int) -> None:
@@ -60,6 +69,7 @@ class Suggestions:
         async with self._lock:
             if change_id == self._built_for and self._current is not None:
                 return
-            self._current = await build_in_child(self._url)
+            with fail_after(BUILD_TIMEOUT_S):  # a child stuck on a connect is killed
+                self._current = await build_in_child(self._url)
             self._built_for = change_id
             log.info("search suggestions rebuilt at change %d", change_id)

@@ -233,6 +233,9 @@ class SearchIndex(Protocol):
         """Pick up commits made by another process."""
         ...
 
+    # Whether commit_stamp() is cheap enough for every request (no database round trip).
+    cheap_commit_stamp: bool
+
     def commit_stamp(self) -> object | None:
         """A cheap value that changes on every commit of any process, if the engine has one.
 

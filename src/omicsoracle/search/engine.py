@@ -120,6 +120,9 @@ def _hit(row: Row, plan: Plan) -> SearchHit:
 class SnapshotIndex(ABC):
     """Base for engines: the SearchIndex.search pipeline over engine snapshots."""
 
+    # A stat of a file (tantivy) is; a database probe (the SQL engines) is not.
+    cheap_commit_stamp: bool = False
+
     name: str = ""
 
     def __init__(self, directory: Path):

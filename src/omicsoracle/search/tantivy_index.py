@@ -294,6 +294,8 @@ class TantivyIndex(SnapshotIndex):
         # A tantivy searcher stays valid while referenced; eviction only forgets it.
         yield self.current_snapshot()
 
+    cheap_commit_stamp: bool = True
+
     def commit_stamp(self) -> object | None:
         """meta.json's inode, mtime and size: every commit replaces that file (one stat)."""
         return self._stamp()

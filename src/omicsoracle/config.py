@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins allowed to call the API from a browser (JSON list); empty: CORS closed.",
     )
+    job_retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="Finished jobs and their events are deleted this many days after they end.",
+    )
     ws_heartbeat_seconds: float = Field(
         default=5.0,
         gt=0,

@@ -15,6 +15,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -277,6 +278,23 @@ class JobStore:
             self.finish(job_id, "failed", {"interrupted": True})
             failed += 1
         return failed
+
+    def prune(self, older_than_days: float) -> int:
+        """Delete finished jobs (and their events) that ended more than that long ago.
+
+        Events are kept per job for WebSocket catch-up; without this the table only
+        grows (every progress tick of every ingest). Returns the jobs removed.
+        """
+        cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(timespec="seconds")
+        old = (
+            sa.select(jobs_table.c.id)
+            .where(jobs_table.c.state.in_(tuple(FINISHED)))
+            .where(jobs_table.c.finished_at < cutoff)  # ISO-8601 UTC: text order is time order
+        )
+        with self._engine.begin() as conn:
+            conn.execute(events_table.delete().where(events_table.c.job.in_(old)))
+            removed = conn.execute(jobs_table.delete().where(jobs_table.c.id.in_(old)))
+            return int(removed.rowcount or 0)
 
     def close(self) -> None:
         self._engine.dispose()

@@ -53,6 +53,7 @@ CATCH_UP_SECONDS = 1.0
 # malloc arenas of a server process, and how often (in ticks) it trims its heap.
 SERVER_MALLOC_ARENAS = 2
 TRIM_EVERY_TICKS = 30
+PRUNE_EVERY_TICKS = 3600  # hourly: finished jobs past their retention
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         job_store = await to_thread.run_sync(JobStore.open, settings)
         instrument_engines(job_store, settings.slow_query_ms)
         await to_thread.run_sync(job_store.fail_orphans)
+        await to_thread.run_sync(job_store.prune, settings.job_retention_days)
         hub = EventHub(job_store, settings.ws_send_queue, settings.ws_send_timeout_seconds)
         app.state.runtime = rt
         app.state.jobs = job_store
@@ -211,6 +213,9 @@ async def _tick(
         moved = caught.applied_change_id != suggestions.built_for
         if moved and (rebuild is None or rebuild.done()):
             rebuild = asyncio.create_task(_rebuild(suggestions, caught.applied_change_id))
+        if ticks % PRUNE_EVERY_TICKS == PRUNE_EVERY_TICKS - 1:
+            jobs: JobStore = app.state.jobs
+            await to_thread.run_sync(jobs.prune, rt.settings.job_retention_days)
         if ticks % TRIM_EVERY_TICKS == TRIM_EVERY_TICKS - 1:
             # Freed request memory back to the OS (cheap: a walk of free chunks).
             release_free_memory()

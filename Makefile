@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/omicsoracle bench search
 	$(BIN)/omicsoracle bench suggest
 	$(BIN)/omicsoracle bench api
+	$(BIN)/omicsoracle bench bus
 
 # Capacity (wrk) and realism (Locust) runs on the 10x corpus, SQLite + L1 cache, then
 # PostgreSQL + Redis; the first run builds the data (minutes). Quick trial:

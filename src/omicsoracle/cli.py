@@ -470,6 +470,22 @@ def bench_api() -> None:
     _bench_module("bench.api_bench").main([])
 
 
+@bench_app.command("bus")
+def bench_bus(
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object: codecs, memory, redis.")
+    ] = False,
+    redis_url: Annotated[
+        str | None, typer.Option(help="Also measure the Redis bus on this server.")
+    ] = None,
+) -> None:
+    """Codec encode/decode on a page of results; bus throughput and latency."""
+    argv = ["--json"] if json_output else []
+    if redis_url:
+        argv += ["--redis-url", redis_url]
+    _bench_module("bench.bus_bench").main(argv)
+
+
 def _bench_module(name: str) -> Any:
     import importlib
 

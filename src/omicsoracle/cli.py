@@ -45,6 +45,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (run from a source checkout).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+bus_app = typer.Typer(help="The agent pipeline's message bus (Redis).", no_args_is_help=True)
+app.add_typer(bus_app, name="bus")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -484,6 +486,81 @@ def bench_bus(
     if redis_url:
         argv += ["--redis-url", redis_url]
     _bench_module("bench.bus_bench").main(argv)
+
+
+def _redis_bus() -> Any:
+    """The Redis bus of the settings, for the operator commands (exit 2 without one)."""
+    settings = _settings()
+    if settings.bus != "redis" or not settings.redis_url:
+        err.print(
+            "error: dead letters live in the Redis bus: set OMICSORACLE_BUS=redis and "
+            "OMICSORACLE_REDIS_URL"
+        )
+        raise typer.Exit(code=2)
+    from omicsoracle.bus import codec_by_name
+    from omicsoracle.bus.redis_bus import RedisBus
+
+    return RedisBus(settings.redis_url, codec=codec_by_name(settings.codec))
+
+
+@bus_app.command("dead-letters")
+def bus_dead_letters(
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most entries listed.")] = 100,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Messages that failed every attempt (oldest first), with why."""
+    import asyncio
+
+    async def read() -> list[Any]:
+        bus = _redis_bus()
+        try:
+            return list(await bus.dead_letters(limit))
+        finally:
+            await bus.close()
+
+    letters = asyncio.run(read())
+    rows = [
+        {
+            "id": d.id,
+            "type": d.envelope.type if d.envelope else None,
+            "message": d.envelope.id if d.envelope else None,
+            "attempts": d.attempts,
+            "reason": d.reason,
+            "dead_at": d.dead_at,
+            "error": d.error,
+        }
+        for d in letters
+    ]
+    if json_output:
+        _print_json(rows)
+        return
+    table = Table("dead-letter id", "type", "attempts", "reason")
+    for row in rows:
+        table.add_row(row["id"], row["type"] or "(unreadable)", str(row["attempts"]), row["reason"])
+    out.print(table)
+    out.print(f"{len(rows)} dead letter(s); replay with: omicsoracle bus replay ID...")
+
+
+@bus_app.command("replay")
+def bus_replay(
+    ids: Annotated[list[str], typer.Argument(help="Dead-letter ids (from bus dead-letters).")],
+) -> None:
+    """Publish dead letters again (attempt reset to 1) and remove them from the list."""
+    import asyncio
+
+    async def replay() -> Any:
+        bus = _redis_bus()
+        try:
+            return await bus.replay(ids)
+        finally:
+            await bus.close()
+
+    report = asyncio.run(replay())
+    _print_json(
+        {"replayed": report.replayed, "missing": report.missing, "unreadable": report.unreadable}
+    )
+    if report.missing or report.unreadable:
+        raise typer.Exit(code=1)
 
 
 def _bench_module(name: str) -> Any:

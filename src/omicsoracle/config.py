@@ -98,6 +98,16 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a cached result lives in L1 and L2 (new data invalidates it at once anyway).",
     )
+    bus: Literal["memory", "redis"] = Field(
+        default="memory",
+        description="Message bus of the agent pipeline: memory (in-process) or redis (Streams at redis_url, for separate worker processes).",
+    )
+    codec: Literal["orjson", "msgpack"] = Field(
+        # orjson: 24 us per round trip of a 20-result page against msgpack's 48 us
+        # (omicsoracle bench bus, docs/benchmarks.md).
+        default="orjson",
+        description="Wire format of bus messages between processes: orjson (default, faster on the benchmark page) or msgpack.",
+    )
     slow_query_ms: float = Field(
         default=200.0,
         ge=0,

@@ -104,3 +104,25 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from demo import load_demo
 
     return load_demo(tmp_path_factory.mktemp("demo") / "var")
+
+
+# The Redis server CI provides; tests that need it take the ``redis_url`` fixture.
+SHARED_REDIS_URL = os.environ.get("OMICSORACLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The shared Redis server's URL (skips, or fails in CI, when it does not answer)."""
+    import redis
+
+    client = redis.Redis.from_url(SHARED_REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        reason = f"Redis not reachable at {SHARED_REDIS_URL}: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)  # CI has the server: its absence is a failure
+        pytest.skip(reason)
+    finally:
+        client.close()
+    return SHARED_REDIS_URL

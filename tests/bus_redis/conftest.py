@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -11,25 +10,7 @@ import redis
 
 from omicsoracle.bus.message import register
 
-SHARED_REDIS_URL = os.environ.get("OMICSORACLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
 TEST_TYPE = register("test.redis_bus", "a message of the Redis bus tests")
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """The shared Redis server's URL (skips, or fails in CI, when it does not answer)."""
-    client = redis.Redis.from_url(SHARED_REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        reason = f"Redis not reachable at {SHARED_REDIS_URL}: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)  # CI has the server: its absence is a failure
-        pytest.skip(reason)
-    finally:
-        client.close()
-    return SHARED_REDIS_URL
 
 
 @pytest.fixture

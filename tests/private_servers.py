@@ -10,7 +10,11 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import redis
@@ -18,14 +22,19 @@ import redis
 from servers import free_port
 
 
+def unavailable(reason: str) -> NoReturn:
+    """A server or tool a test needs is missing: a failure in CI (which has them all),
+    a skip with the reason printed elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def require_binaries(*names: str) -> None:
-    """Fail in CI, skip with the reason elsewhere, when a server binary is missing."""
+    """``unavailable`` when a server binary is missing."""
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
-        reason = f"not installed: {', '.join(missing)}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"not installed: {', '.join(missing)}")
 
 
 class PrivatePostgres:
@@ -121,3 +130,17 @@ class PrivateRedis:
     def client(self) -> redis.Redis:
         """A plain synchronous client of this server."""
         return redis.Redis(port=self.port, socket_timeout=5)
+
+
+@contextmanager
+def redis_prefix(redis_url: str, label: str) -> Iterator[str]:
+    """A key prefix of one test's own on the shared Redis; its keys are deleted after."""
+    name = f"{label}-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{name}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

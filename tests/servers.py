@@ -38,8 +38,11 @@ def cli() -> str:
     return found
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = READY_TIMEOUT_S
+) -> None:
+    """Until ``url``/readyz answers 200; ServerFailed (with the log) if it exits or times out."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise ServerFailed(
@@ -53,7 +56,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.2)
     raise ServerFailed(
-        f"server not ready after {READY_TIMEOUT_S:.0f} s:\n{log.read_text(errors='replace')}"
+        f"server not ready after {timeout:.0f} s:\n{log.read_text(errors='replace')}"
     )
 
 
@@ -73,7 +76,7 @@ def serve(
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_ready(url, proc, log)
+            wait_ready(url, proc, log)
             yield url
         finally:
             proc.terminate()

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -21,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+from tests.servers import free_port, wait_ready
 
 from bench.loadtest.dataset import cli
 
@@ -36,13 +35,6 @@ class Server:
     command: list[str]
     workers: int | None
     log: Path
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def supports_workers() -> bool:
@@ -71,25 +63,10 @@ def serve(env: Mapping[str, str], log: Path, workers: int | None) -> Iterator[Se
         )
         server = Server(f"http://127.0.0.1:{port}", proc.pid, command, workers, log)
         try:
-            _wait_ready(server, proc)
+            wait_ready(server.url, proc, server.log, READY_TIMEOUT_S)
             yield server
         finally:
             _stop(proc)
-
-
-def _wait_ready(server: Server, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}, see {server.log}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server not ready after {READY_TIMEOUT_S:.0f} s, see {server.log}")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

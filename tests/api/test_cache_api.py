@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import time
 import zlib
@@ -25,23 +24,11 @@ from omicsoracle.runtime import Runtime
 
 DATA = Path(__file__).parents[1] / "data"
 FAMILY = DATA / "soft" / "GSE93431_family.soft.gz"
-REDIS_URL = os.environ.get("OMICSORACLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _cache(client: TestClient) -> Cache:
     cache: Cache = client.app.state.cache  # type: ignore[attr-defined]
     return cache
-
-
-def _require_redis() -> None:
-    host, port = "127.0.0.1", int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except OSError as exc:
-        reason = f"Redis not reachable at {REDIS_URL}: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 def _ingest_elsewhere(data_dir: Path) -> None:
@@ -129,11 +116,12 @@ def test_concurrent_identical_misses_search_once(make_client: AppFactory) -> Non
     assert calls == 1
 
 
-def test_a_second_process_gets_l2_hits_from_redis(make_client: AppFactory, tmp_path: Path) -> None:
-    _require_redis()
+def test_a_second_process_gets_l2_hits_from_redis(
+    make_client: AppFactory, tmp_path: Path, redis_url: str
+) -> None:
     _ingest_elsewhere(tmp_path / "var")
-    a = make_client(redis_url=REDIS_URL)
-    b = make_client(redis_url=REDIS_URL)  # a second server on the same data
+    a = make_client(redis_url=redis_url)
+    b = make_client(redis_url=redis_url)  # a second server on the same data
     body = _search(a, "GSE93431 neuronal")
     assert a.portal is not None
     a.portal.call(_cache(a).drain)  # L2 writes are behind the response

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import redis
 
 from omicsoracle.bus.message import register
+from private_servers import redis_prefix
 
 TEST_TYPE = register("test.redis_bus", "a message of the Redis bus tests")
 
@@ -16,15 +16,8 @@ TEST_TYPE = register("test.redis_bus", "a message of the Redis bus tests")
 @pytest.fixture
 def prefix(redis_url: str) -> Iterator[str]:
     """A stream prefix of this test's own; every key under it is deleted afterwards."""
-    name = f"test-bus-{uuid.uuid4().hex[:12]}"
-    yield name
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{name}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    with redis_prefix(redis_url, "test-bus") as name:
+        yield name
 
 
 @pytest.fixture

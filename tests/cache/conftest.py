@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from cache_helpers import FakeClock, PrivateRedis
 
-from private_servers import require_binaries
+from private_servers import redis_prefix, require_binaries
 
 
 @pytest.fixture
 def namespace(redis_url: str) -> Iterator[str]:
     """A key namespace of this test's own on the shared Redis, emptied afterwards."""
-    ns = f"test-cache-{uuid.uuid4().hex[:12]}"
-    yield ns
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{ns}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    with redis_prefix(redis_url, "test-cache") as name:
+        yield name
 
 
 @pytest.fixture

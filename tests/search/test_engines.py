@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from omicsoracle.search import (
 )
 from omicsoracle.search.analysis import stem, tokens
 from omicsoracle.search.document import SearchDoc
+from private_servers import unavailable
 
 OpenEngine = Callable[[str, Path], SearchIndex]
 
@@ -363,11 +363,7 @@ def test_scan_outlives_commits_and_cache_eviction(
 
 def test_pg_match_query_uses_the_indexes(indexes: dict[str, SearchIndex]) -> None:
     if "pg" not in indexes:
-        # CI has the server: there its absence must fail; elsewhere skip, saying why.
-        reason = "no PostgreSQL reachable at 127.0.0.1:5432 (the pg engine is untested)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("no PostgreSQL reachable at 127.0.0.1:5432 (the pg engine is untested)")
     from omicsoracle.query import parse_query
     from omicsoracle.search.pg_fts import PgIndex
     from omicsoracle.search.pg_query import match_sql

@@ -13,12 +13,7 @@ from pathlib import Path
 import pytest
 
 from private_servers import PrivatePostgres as PrivateServer
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)  # CI has the PostgreSQL binaries: their absence is a failure
-    pytest.skip(reason)
+from private_servers import unavailable
 
 
 @pytest.fixture
@@ -26,9 +21,9 @@ def server() -> Iterator[PrivateServer]:
     """A private PostgreSQL server on a free port, removed after the test."""
     for tool in ("initdb", "pg_ctl"):
         if shutil.which(tool) is None:
-            _missing(f"{tool} is not on PATH: cannot run a private PostgreSQL server")
+            unavailable(f"{tool} is not on PATH: cannot run a private PostgreSQL server")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        _missing("running as root without runuser: initdb cannot run as postgres")
+        unavailable("running as root without runuser: initdb cannot run as postgres")
     root = Path(tempfile.mkdtemp(prefix="omicsoracle-pg-"))
     srv = PrivateServer(root)
     try:

@@ -18,6 +18,7 @@ from demo import DEMO_PATHS, REPO
 from omicsoracle.config import Settings
 from omicsoracle.ingest import ingest_paths
 from omicsoracle.runtime import Runtime
+from private_servers import unavailable
 from servers import ServerFailed, serve
 
 XSS_DATA = REPO / "tests" / "data" / "xss" / "xss_series.jsonl"
@@ -60,9 +61,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         reason = (
             f"no Chromium at {CHROMIUM} (make browser installs it; or set OMICSORACLE_CHROMIUM)"
         )
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(reason)
     b = playwright.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,

@@ -77,6 +77,30 @@ def test_search_human_output(demo_settings: Settings) -> None:
     assert "GSE" in result.stdout
 
 
+def test_search_understood_and_literal(demo_settings: Settings) -> None:
+    args = ["search", "NSCLC human at least 20 samples"]
+    shown = runner.invoke(app, args, env=_env(demo_settings))
+    assert shown.exit_code == 0, shown.output
+    assert "searching for: NSCLC (non-small cell lung cancer) · Homo sapiens · samples ≥ 20" in (
+        " ".join(shown.stdout.split())
+    )
+    understood = orjson.loads(runner.invoke(app, [*args, "--json"], env=_env(demo_settings)).stdout)
+    literal = orjson.loads(
+        runner.invoke(app, [*args, "--json", "--literal"], env=_env(demo_settings)).stdout
+    )
+    assert understood["understood"]["filters"] == {"organism": ["Homo sapiens"], "min_samples": 20}
+    assert literal["understood"]["literal"] is True
+    assert literal["understood"]["filters"] == {}
+    assert literal["total"] != understood["total"]
+
+
+def test_markup_in_user_text_is_printed_not_interpreted(demo_settings: Settings) -> None:
+    # Rich markup in a query ("[/x]" is a closing tag with no opening one) must not crash.
+    result = runner.invoke(app, ["search", "liver [/x] [bold]"], env=_env(demo_settings))
+    assert result.exit_code == 0, result.output
+    assert "[/x]" in result.stdout
+
+
 def test_bad_cursor_is_a_clear_error(demo_settings: Settings) -> None:
     result = runner.invoke(
         app, ["search", "liver", "--cursor", "garbage!"], env=_env(demo_settings)

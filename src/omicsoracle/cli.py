@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     Progress,
     ProgressColumn,
@@ -135,7 +136,7 @@ def ingest(
 
 def _report_file(r: FileResult) -> None:
     if r.status == "skipped":
-        err.print(f"[dim]{r.path}: already ingested, skipped[/dim]")
+        err.print(f"[dim]{escape(str(r.path))}: already ingested, skipped[/dim]")
         return
     written = r.written or {}
     new = sum((written.get("inserted") or {}).values())
@@ -143,12 +144,12 @@ def _report_file(r: FileResult) -> None:
     same = sum((written.get("unchanged") or {}).values())
     style = {"ok": "green", "partial": "yellow"}.get(r.status, "red")
     err.print(
-        f"[{style}]{r.status}[/{style}] {r.path} ({r.format or 'unknown format'}): "
+        f"[{style}]{r.status}[/{style}] {escape(str(r.path))} ({r.format or 'unknown format'}): "
         f"{r.records:,} records in {r.seconds:.1f} s; {new:,} new, {changed:,} changed, "
         f"{same:,} unchanged"
     )
     for problem in r.problems[:50]:
-        err.print(f"  [red]error[/red] {problem}", markup=True)
+        err.print(f"  [red]error[/red] {escape(str(problem))}", markup=True)
     if len(r.problems) > 50:
         err.print(f"  ... and {len(r.problems) - 50} more")
     if r.status == "aborted":
@@ -173,9 +174,13 @@ def search(
     year_to: Annotated[int | None, typer.Option()] = None,
     raw_data: Annotated[list[str] | None, typer.Option(help="CEL, FASTQ, ...")] = None,
     sort: Annotated[str, typer.Option(help="relevance | date | samples")] = "relevance",
+    literal: Annotated[
+        bool, typer.Option("--literal", help="Words as typed: no synonyms or filters from words")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Search GEO series."""
+    """Search GEO series (the query is understood: synonyms, abbreviations, filters from
+    words such as "human" or "at least 20 samples"; --literal turns that off)."""
     if sort not in ("relevance", "date", "samples"):
         err.print("error: --sort must be relevance, date or samples")
         raise typer.Exit(code=2)
@@ -184,6 +189,7 @@ def search(
         limit=limit,
         cursor=cursor,
         sort=sort,  # type: ignore[arg-type]
+        literal=literal,
         filters=SearchFilters.build(
             organism=organism,
             type=type_,
@@ -209,9 +215,12 @@ def search(
 
 def _print_results(response: dict[str, Any]) -> None:
     total = response["total"]
-    out.print(f"[bold]{total:,}[/bold] series match [italic]{response['query']}[/italic]")
+    out.print(f"[bold]{total:,}[/bold] series match [italic]{escape(response['query'])}[/italic]")
+    shown = (response.get("understood") or {}).get("display")
+    if shown and shown != response["query"]:
+        out.print(Text("searching for: ", style="dim") + Text(shown))
     if response.get("did_you_mean"):
-        out.print(f"did you mean: [bold]{response['did_you_mean']}[/bold]?")
+        out.print(f"did you mean: [bold]{escape(response['did_you_mean'])}[/bold]?")
     for hit in response["results"]:
         head = Text()
         head.append(hit["accession"], style="bold cyan")
@@ -267,7 +276,7 @@ def show(
 def _print_record(record: dict[str, Any]) -> None:
     key = record.get("accession") or f"PMID {record.get('pmid')}"
     out.print(
-        f"[bold cyan]{key}[/bold cyan] ({record['record_type']})  [bold]{record.get('title') or ''}[/bold]"
+        f"[bold cyan]{key}[/bold cyan] ({record['record_type']})  [bold]{escape(record.get('title') or '')}[/bold]"
     )
     skip = {
         "record_type",
@@ -293,22 +302,24 @@ def _print_record(record: dict[str, Any]) -> None:
             continue
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
-        out.print(f"[dim]{name}:[/dim] {value}")
+        out.print(f"[dim]{name}:[/dim] {escape(str(value))}")
     if record.get("authors"):
         names = [
             a.get("collective") or f"{a.get('last_name')} {a.get('initials') or ''}".strip()
             for a in record["authors"]
         ]
-        out.print(f"[dim]authors:[/dim] {', '.join(names)}")
+        out.print(f"[dim]authors:[/dim] {escape(', '.join(names))}")
     if record.get("mesh"):
         out.print(
             "[dim]MeSH:[/dim] "
-            + "; ".join(m["descriptor"] + ("*" if m.get("major") else "") for m in record["mesh"])
+            + escape(
+                "; ".join(m["descriptor"] + ("*" if m.get("major") else "") for m in record["mesh"])
+            )
         )
     if record.get("characteristics"):
         out.print(
             "[dim]characteristics:[/dim] "
-            + "; ".join(f"{k}: {v}" if k else v for k, v in record["characteristics"])
+            + escape("; ".join(f"{k}: {v}" if k else v for k, v in record["characteristics"]))
         )
     page = record.get("samples_page")
     if page and page["items"]:
@@ -318,7 +329,8 @@ def _print_record(record: dict[str, Any]) -> None:
         table.add_column("characteristics")
         for s in page["items"]:
             chars = "; ".join(f"{k}: {v}" if k else v for k, v in s["characteristics"][:4])
-            table.add_row(s["accession"], s.get("title") or "", chars)
+            # Text cells: record text is data, never Rich markup.
+            table.add_row(s["accession"], Text(s.get("title") or ""), Text(chars))
         out.print(table)
     links = record.get("publications") or record.get("series_links") or []
     if links:
@@ -332,7 +344,7 @@ def _print_record(record: dict[str, Any]) -> None:
                 link["relation"],
                 link["source"],
                 f"{link['confidence']:.2f}",
-                link.get("title") or "",
+                Text(link.get("title") or ""),
             )
         out.print(table)
     if record.get("subsets_detail"):
@@ -340,7 +352,7 @@ def _print_record(record: dict[str, Any]) -> None:
         for col in ("id", "type", "description", "samples"):
             table.add_column(col)
         for s in record["subsets_detail"]:
-            table.add_row(s["id"], s["type"], s["description"], str(len(s["samples"])))
+            table.add_row(s["id"], s["type"], Text(s["description"]), str(len(s["samples"])))
         out.print(table)
     if record.get("table"):
         t = record["table"]
@@ -445,6 +457,100 @@ def serve(
     )
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question in plain words.")],
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Results to list.")] = 20,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole answer as JSON.")
+    ] = False,
+) -> None:
+    """Answer a question through the agent pipeline, in this process: what was
+    understood, results, enrichment and a summary."""
+    import asyncio
+
+    from omicsoracle.agents.pipeline import Pipeline
+
+    # In-process whatever OMICSORACLE_BUS says: this command is its own pipeline.
+    settings = _settings().model_copy(update={"bus": "memory"})
+
+    async def run(rt: Runtime) -> dict[str, Any]:
+        pipeline = await Pipeline.open(settings, rt)
+        try:
+
+            async def stage(name: str, _body: dict[str, Any]) -> None:
+                if not as_json:
+                    err.print(f"[dim]{name}[/dim]")
+
+            return await pipeline.orchestrator.ask(question, limit=limit, on_stage=stage)
+        finally:
+            await pipeline.close()
+
+    with Runtime.open(settings) as rt:
+        answer = asyncio.run(run(rt))
+    if as_json:
+        _print_json(answer)
+        return
+    shown = (answer.get("understood") or {}).get("display")
+    if shown:
+        out.print(Text("searching for: ", style="dim") + Text(shown))
+    summary = answer.get("summary") or {}
+    if summary.get("text"):
+        out.print(Text(summary["text"], style="bold"))
+    top = summary.get("top") or {}
+    if top.get("text"):
+        out.print(Text(f"{top.get('accession')}: ", style="cyan") + Text(top["text"]))
+    out.print()
+    _print_results({"query": question, **answer["results"]})
+    for error in answer["errors"]:
+        err.print(
+            f"[yellow]partial answer: {error['agent']}: {escape(str(error['error']))}[/yellow]"
+        )
+
+
+@app.command()
+def worker(
+    agents: Annotated[
+        str, typer.Option(help="Comma-separated agents to run: query,search,enrichment,summary.")
+    ] = "query,search,enrichment,summary",
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=256, help="Requests per agent at once (OMICSORACLE_AGENT_CONCURRENCY)."
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(help="The Redis bus (else OMICSORACLE_BUS=redis and _REDIS_URL).")
+    ] = None,
+) -> None:
+    """Run pipeline agents as a separate process on the Redis bus (SIGTERM: finish what is
+    in flight, acknowledge, exit 0)."""
+    import asyncio
+    import logging
+
+    from omicsoracle.agents.worker import run_worker
+
+    settings = _settings()
+    if redis_url:
+        settings = settings.model_copy(update={"bus": "redis", "redis_url": redis_url})
+    if settings.bus != "redis" or not settings.redis_url:
+        err.print(
+            "error: a worker runs on the Redis bus: set OMICSORACLE_BUS=redis and "
+            "OMICSORACLE_REDIS_URL, or pass --redis-url"
+        )
+        raise typer.Exit(code=2)
+    names = [a.strip() for a in agents.split(",") if a.strip()]
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations: quiet unless wrong
+    try:
+        asyncio.run(run_worker(settings, names, concurrency or settings.agent_concurrency))
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(code=2) from exc
+
+
 @bench_app.command("ingest")
 def bench_ingest(
     scale: Annotated[int, typer.Option(help="Also measure a corpus replicated N times.")] = 10,
@@ -488,8 +594,10 @@ def bench_bus(
     _bench_module("bench.bus_bench").main(argv)
 
 
-def _redis_bus() -> Any:
-    """The Redis bus of the settings, for the operator commands (exit 2 without one)."""
+def _redis_buses(agent: str | None) -> list[tuple[str | None, Any]]:
+    """(agent or None, Redis bus) for the operator commands (exit 2 without Redis): the
+    agent's inbox with ``agent``; else the bus itself and every registered agent's inbox
+    (each inbox is a bus of its own under ``OMICSORACLE_AGENT_STREAM_PREFIX``)."""
     settings = _settings()
     if settings.bus != "redis" or not settings.redis_url:
         err.print(
@@ -497,30 +605,54 @@ def _redis_bus() -> Any:
             "OMICSORACLE_REDIS_URL"
         )
         raise typer.Exit(code=2)
+    from omicsoracle.agents import AGENTS
+    from omicsoracle.agents.transport import agent_address
     from omicsoracle.bus import codec_by_name
     from omicsoracle.bus.redis_bus import RedisBus
 
-    return RedisBus(settings.redis_url, codec=codec_by_name(settings.codec))
+    if agent is not None and agent not in AGENTS:
+        err.print(f"error: unknown agent {agent!r}; known: {', '.join(AGENTS)}")
+        raise typer.Exit(code=2)
+    codec = codec_by_name(settings.codec)
+    url = settings.redis_url
+    names = [agent] if agent is not None else list(AGENTS)
+    buses: list[tuple[str | None, Any]] = (
+        [] if agent is not None else [(None, RedisBus(url, codec=codec))]
+    )
+    for name in names:
+        prefix = agent_address(settings.agent_stream_prefix, name)
+        buses.append((name, RedisBus(url, codec=codec, stream_prefix=prefix)))
+    return buses
+
+
+_AGENT_OPTION = typer.Option(
+    "--agent",
+    help="Only this agent's inbox (query, search, ...); default: the bus and every agent's.",
+)
 
 
 @bus_app.command("dead-letters")
 def bus_dead_letters(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Most entries listed.")] = 100,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    agent: Annotated[str | None, _AGENT_OPTION] = None,
 ) -> None:
-    """Messages that failed every attempt (oldest first), with why."""
+    """Messages that failed every attempt (oldest first, per inbox), with why."""
     import asyncio
 
-    async def read() -> list[Any]:
-        bus = _redis_bus()
-        try:
-            return list(await bus.dead_letters(limit))
-        finally:
-            await bus.close()
+    async def read() -> list[tuple[str | None, Any]]:
+        found: list[tuple[str | None, Any]] = []
+        for name, bus in _redis_buses(agent):
+            try:
+                found += [(name, d) for d in await bus.dead_letters(limit)]
+            finally:
+                await bus.close()
+        return found[:limit]
 
     letters = asyncio.run(read())
     rows = [
         {
+            "agent": name,
             "id": d.id,
             "type": d.envelope.type if d.envelope else None,
             "message": d.envelope.id if d.envelope else None,
@@ -529,37 +661,50 @@ def bus_dead_letters(
             "dead_at": d.dead_at,
             "error": d.error,
         }
-        for d in letters
+        for name, d in letters
     ]
     if json_output:
         _print_json(rows)
         return
-    table = Table("dead-letter id", "type", "attempts", "reason")
+    table = Table("agent", "dead-letter id", "type", "attempts", "reason")
     for row in rows:
-        table.add_row(row["id"], row["type"] or "(unreadable)", str(row["attempts"]), row["reason"])
+        table.add_row(
+            row["agent"] or "-",
+            row["id"],
+            row["type"] or "(unreadable)",
+            str(row["attempts"]),
+            row["reason"],
+        )
     out.print(table)
-    out.print(f"{len(rows)} dead letter(s); replay with: omicsoracle bus replay ID...")
+    out.print(f"{len(rows)} dead letter(s); replay with: omicsoracle bus replay [--agent A] ID...")
 
 
 @bus_app.command("replay")
 def bus_replay(
     ids: Annotated[list[str], typer.Argument(help="Dead-letter ids (from bus dead-letters).")],
+    agent: Annotated[str | None, _AGENT_OPTION] = None,
 ) -> None:
     """Publish dead letters again (attempt reset to 1) and remove them from the list."""
     import asyncio
 
-    async def replay() -> Any:
-        bus = _redis_bus()
-        try:
-            return await bus.replay(ids)
-        finally:
-            await bus.close()
+    async def replay() -> dict[str, list[str]]:
+        # Without --agent each id is looked for in the bus, then in every agent's inbox,
+        # and replayed where it is first found.
+        done: dict[str, list[str]] = {"replayed": [], "missing": list(ids), "unreadable": []}
+        for _name, bus in _redis_buses(agent):
+            try:
+                if done["missing"]:
+                    report = await bus.replay(done["missing"])
+                    done["replayed"] += report.replayed
+                    done["unreadable"] += report.unreadable
+                    done["missing"] = report.missing
+            finally:
+                await bus.close()
+        return done
 
     report = asyncio.run(replay())
-    _print_json(
-        {"replayed": report.replayed, "missing": report.missing, "unreadable": report.unreadable}
-    )
-    if report.missing or report.unreadable:
+    _print_json(report)
+    if report["missing"] or report["unreadable"]:
         raise typer.Exit(code=1)
 
 

@@ -13,6 +13,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Seconds the ask pipeline waits for each agent unless agent_timeouts_seconds says.
+DEFAULT_AGENT_TIMEOUTS: dict[str, float] = {
+    "query": 5.0,
+    "search": 15.0,
+    "enrichment": 10.0,
+    "summary": 10.0,
+}
+
 
 class Settings(BaseSettings):
     """Runtime configuration. Field names map to ``OMICSORACLE_<NAME>``."""
@@ -93,6 +101,12 @@ class Settings(BaseSettings):
         le=64_000,
         description="In-process (L1) cache: most MiB of values kept (sizes are measured, not guessed).",
     )
+    cache_dir: Path | None = Field(
+        # Read from the environment by search.lexicon_cache itself (the same variable):
+        # the lexicon is loaded deep inside the query module, where no Settings is at hand.
+        default=None,
+        description="Where the compiled query vocabulary is cached; unset: $XDG_CACHE_HOME/omicsoracle (~/.cache/omicsoracle).",
+    )
     cache_ttl_seconds: float = Field(
         default=300.0,
         gt=0,
@@ -107,6 +121,33 @@ class Settings(BaseSettings):
         # (omicsoracle bench bus, docs/benchmarks.md).
         default="orjson",
         description="Wire format of bus messages between processes: orjson (default, faster on the benchmark page) or msgpack.",
+    )
+    agent_stream_prefix: str = Field(
+        default="omicsoracle:agents",
+        min_length=1,
+        description="Prefix of the Redis keys of the ask pipeline (agent inboxes, reply streams); deployments sharing one Redis need different prefixes.",
+    )
+    agent_timeouts_seconds: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_AGENT_TIMEOUTS),
+        description='Seconds the ask pipeline waits for each agent (JSON, e.g. {"search": 20}; unnamed agents keep their defaults: query 5, search 15, enrichment 10, summary 10); past it the answer is partial.',
+    )
+    agent_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Requests each agent handles at once, in the API process (bus memory) or per worker (default of omicsoracle worker --concurrency).",
+    )
+    agent_visibility_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Redis bus: a request a worker took and did not acknowledge within this many seconds (the worker died) goes to another worker.",
+    )
+    agent_stop_grace_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="omicsoracle worker: seconds after SIGTERM/SIGINT to finish the requests in flight; past it, or on a second signal, the worker exits at once (unfinished requests go to other workers after the visibility timeout).",
     )
     slow_query_ms: float = Field(
         default=200.0,
@@ -168,6 +209,18 @@ class Settings(BaseSettings):
         if value is None or not value.get_secret_value().strip():
             return None
         return value
+
+    @field_validator("agent_timeouts_seconds", mode="after")
+    @classmethod
+    def _agent_timeouts(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DEFAULT_AGENT_TIMEOUTS))
+        if unknown:
+            raise ValueError(
+                f"unknown agents {unknown}; known: {', '.join(DEFAULT_AGENT_TIMEOUTS)}"
+            )
+        if any(not 0 < seconds <= 3600 for seconds in value.values()):
+            raise ValueError("agent timeouts must be between 0 and 3600 seconds")
+        return {**DEFAULT_AGENT_TIMEOUTS, **value}
 
     @property
     def resolved_database_url(self) -> str:

@@ -66,6 +66,8 @@ class ParsedQuery:
     ids: tuple[str, ...] = ()  # set when the whole query is an ID lookup
     ignored: tuple[str, ...] = field(default=())
     understood: tuple[str, ...] = ()  # English filter phrases turned into filters
+    # The same phrases with what they became: (text, "samples"|"year", lo, hi).
+    natural: tuple[tuple[str, str, int | None, int | None], ...] = ()
 
     def is_empty(self) -> bool:
         """True when nothing constrains the match set (browse everything)."""
@@ -247,8 +249,12 @@ def _id_lookup(terms: list[str]) -> list[str]:
     return ids
 
 
-def parse_query(text: str) -> ParsedQuery:
-    """Parse user text; any string is accepted (garbage becomes words or nothing)."""
+def parse_query(text: str, *, literal: bool = False) -> ParsedQuery:
+    """Parse user text; any string is accepted (garbage becomes words or nothing).
+
+    ``literal`` keeps English filter phrases ("at least 20 samples") as words: only
+    ``key:value`` filters are filters then.
+    """
     if not isinstance(text, str):
         text = str(text)
     text = text.replace("\x00", " ")[:MAX_QUERY_CHARS]
@@ -257,7 +263,7 @@ def parse_query(text: str) -> ParsedQuery:
     phrases: list[str] = []
     excluded: list[str] = []
     pieces = _lex(text)
-    understood, consumed = _natural_filters(pieces, filters)
+    natural, consumed = ([], set()) if literal else _natural_filters(pieces, filters)
     for n, piece in enumerate(pieces):
         body = piece.text.strip()
         if not body or n in consumed:
@@ -288,12 +294,18 @@ def parse_query(text: str) -> ParsedQuery:
         filters=filters.build(),
         ids=tuple(dict.fromkeys(ids)),
         ignored=tuple(filters.ignored),
-        understood=tuple(understood),
+        understood=tuple(n[0] for n in natural),
+        natural=tuple(natural),
     )
 
 
-def _natural_filters(pieces: list[_Piece], filters: _FilterBuilder) -> tuple[list[str], set[int]]:
-    """Add English sample/year filters to ``filters``: (their text, consumed piece indexes).
+def _natural_filters(
+    pieces: list[_Piece], filters: _FilterBuilder
+) -> tuple[list[tuple[str, str, int | None, int | None]], set[int]]:
+    """Add English sample/year filters to ``filters``.
+
+    Returns what each phrase became, ``(text, kind, lo, hi)``, and the consumed piece
+    indexes.
 
     Only plain words take part: a quoted phrase, an excluded word or a ``key:value``
     filter between two words breaks a pattern, so "at least" in quotes stays text.
@@ -303,10 +315,11 @@ def _natural_filters(pieces: list[_Piece], filters: _FilterBuilder) -> tuple[lis
         body = piece.text.strip()
         is_filter = ":" in body and body.partition(":")[0].lower() in FILTER_KEYS
         plain.append(None if piece.quoted or piece.negated or is_filter else normalize(body))
-    understood: list[str] = []
+    found_filters: list[tuple[str, str, int | None, int | None]] = []
     consumed: set[int] = set()
     for found in find_filters(plain):
         filters.add_bounds(found.kind, found.lo, found.hi)
-        understood.append(" ".join(p.text for p in pieces[found.start : found.end]))
+        phrase = " ".join(p.text for p in pieces[found.start : found.end])
+        found_filters.append((phrase, found.kind, found.lo, found.hi))
         consumed.update(range(found.start, found.end))
-    return understood, consumed
+    return found_filters, consumed

@@ -24,6 +24,48 @@ def test_search_returns_ranked_json(client: TestClient) -> None:
     )
 
 
+def test_search_understands_the_question(client: TestClient) -> None:
+    q = "NSCLC RNA-seq human at least 20 samples"
+    body = client.get("/api/v1/search", params={"q": q}).json()
+    understood = body["understood"]
+    assert understood["literal"] is False
+    assert understood["filters"] == {
+        "organism": ["Homo sapiens"],
+        "type": ["Expression profiling by high throughput sequencing"],
+        "min_samples": 20,
+    }
+    [nsclc] = understood["concepts"]
+    assert nsclc["text"] == "NSCLC"
+    assert nsclc["name"] == "non-small cell lung cancer"
+    assert understood["display"].startswith("NSCLC (non-small cell lung cancer)")
+    assert [w["text"] for w in understood["from_words"]] == [
+        "RNA-seq",
+        "human",
+        "at least 20 samples",
+    ]
+    assert body["total"] > 0
+    for hit in body["results"]:
+        assert "Homo sapiens" in hit["organisms"]
+        assert "Expression profiling by high throughput sequencing" in hit["types"]
+        assert hit["n_samples"] >= 20
+    # The same filters typed as key:value give the same match set.
+    explicit = "NSCLC type:rna-seq organism:human samples:>=20"
+    assert client.get("/api/v1/search", params={"q": explicit}).json()["total"] == body["total"]
+
+
+def test_search_literal_matches_the_words_as_typed(client: TestClient) -> None:
+    params = {"q": "human liver", "literal": "true"}
+    literal = client.get("/api/v1/search", params=params).json()
+    assert literal["understood"]["literal"] is True
+    assert literal["understood"]["filters"] == {}
+    understood = client.get("/api/v1/search", params={"q": "human liver"}).json()
+    assert understood["understood"]["filters"] == {"organism": ["Homo sapiens"]}
+    assert literal["total"] != understood["total"]
+    facets = client.get("/api/v1/facets", params=params).json()
+    assert facets["total"] == literal["total"]
+    assert client.get("/api/v1/search", params={"q": "x", "literal": "maybe"}).status_code == 422
+
+
 def test_search_filters(client: TestClient) -> None:
     body = client.get(
         "/api/v1/search",

@@ -362,3 +362,55 @@ def test_ack_many_with_a_stranger_acks_nothing(redis_url: str, prefix: str) -> N
         return await bus.get(timeout=0.05)
 
     assert run(redis_url, prefix, scenario) is None
+
+
+def test_a_publish_redis_refuses_raises_and_the_bus_goes_on(
+    redis_url: str, prefix: str, client: redis.Redis
+) -> None:
+    client.set(f"{prefix}:p2", "not a stream")
+
+    async def scenario(bus: RedisBus) -> list[int]:
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            await bus.publish_many([message(1, Priority.HIGH), message(2)])
+        client.delete(f"{prefix}:p2")
+        await bus.publish(message(3, Priority.HIGH))
+        got = await bus.get_many(8, timeout=1.0)
+        await bus.ack_many(got)
+        return [e.payload["n"] for e in got]
+
+    # MULTI does not roll back: the NORMAL message queued with the refused one went in.
+    assert run(redis_url, prefix, scenario) == [3, 2]
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes connections; nothing ever replies
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+
+        async def scenario(bus: RedisBus) -> None:
+            with pytest.raises(BusUnavailable, match="publish to"):
+                await bus.publish(message(1))
+            with pytest.raises(BusUnavailable, match="read from"):
+                await bus.get(timeout=0)
+            with pytest.raises(BusUnavailable, match="read from"):
+                await bus.seen(message(2))
+
+        run(url, "unused", scenario, timeout=0.3, block_ms=100)
+
+
+def test_a_higher_priority_published_after_an_ack_is_served_next(
+    redis_url: str, prefix: str
+) -> None:
+    async def scenario(bus: RedisBus) -> list[Priority]:
+        await bus.publish_many([message(i) for i in range(3)])
+        first = await bus.get(timeout=1.0)
+        assert first is not None
+        await bus.ack(first)  # also reads the lags the next get may plan with
+        await asyncio.sleep(0.05)  # long past them
+        await bus.publish(message(9, Priority.CRITICAL))
+        got = await bus.get_many(8, timeout=1.0)
+        await bus.ack_many(got)
+        return [e.priority for e in got]
+
+    assert run(redis_url, prefix, scenario) == [Priority.CRITICAL, Priority.NORMAL, Priority.NORMAL]

@@ -13,6 +13,7 @@ from omicsoracle.search import (
     CursorExpired,
     InvalidCursor,
     SearchFilters,
+    SearchHit,
     SearchIndex,
     SearchRequest,
     SearchResponse,
@@ -154,10 +155,43 @@ def test_normalisation_and_synonyms(index: SearchIndex) -> None:
     assert total("NSCLC") == total("non-small cell lung cancer") > 0
     assert total("T2D") == total("type 2 diabetes") > 0
     assert total("trisomy 21") == total("Down syndrome") > 0
-    assert total("mouse liver") > total("organism:mouse liver") > 0
-    assert total("RNA-seq") >= total("type:rna-seq")
+    # Organism and assay words are understood as filters (issue 5)...
+    assert total("mouse liver") == total("organism:mouse liver") > 0
+    assert total("RNA-seq") == total("type:rna-seq") > 0
     hcc = index.search(SearchRequest("HCC"))
     assert hcc.interpreted["expansions"]["HCC"][0] == "hepatocellular carcinoma"
+
+
+def test_literal_switches_understanding_off(index: SearchIndex) -> None:
+    def search(q: str, literal: bool) -> SearchResponse:
+        return index.search(SearchRequest(q, literal=literal))
+
+    # "mouse" as typed: a word in the text, of any organism, not the organism filter.
+    understood, literal = search("mouse liver", False), search("mouse liver", True)
+    assert understood.understood["filters"] == {"organism": ["Mus musculus"]}
+    assert literal.understood["filters"] == {}
+    assert literal.understood["literal"] is True
+    assert literal.total != understood.total > 0
+    assert any("Mus musculus" not in hit.organisms for hit in all_hits(index, "mouse liver", True))
+    # No abbreviation expansion: NSCLC alone finds fewer than its expansion.
+    assert 0 < search("NSCLC", True).total < search("NSCLC", False).total
+    assert search("NSCLC", True).interpreted["expansions"] == {}
+    # No English filters: "at least 20 samples" stays words.
+    words = search("liver at least 20 samples", True)
+    assert words.understood["filters"] == {}
+    assert words.understood["from_words"] == []
+    assert search("liver at least 20 samples", False).understood["filters"] == {"min_samples": 20}
+    # No spelling correction.
+    assert search("hepatocelular", True).did_you_mean is None
+    # Cursors are bound to the mode: a literal cursor is refused on an understood search.
+    page = index.search(SearchRequest("brain", limit=5, literal=True))
+    assert page.next_cursor is not None
+    with pytest.raises(InvalidCursor):
+        index.search(SearchRequest("brain", limit=5, cursor=page.next_cursor))
+
+
+def all_hits(index: SearchIndex, q: str, literal: bool) -> list[SearchHit]:
+    return [hit for page in index.scan(SearchRequest(q, literal=literal)) for hit in page]
 
 
 # --- paging ---------------------------------------------------------------------------

@@ -85,6 +85,25 @@ def test_scrolling_loads_the_next_page_by_cursor(page: Page) -> None:
     assert parse_qs(urlsplit(cursors[0]).query)["limit"] == ["50"]
 
 
+def test_searching_for_line_and_literal_toggle(page: Page, artifacts: Path) -> None:
+    page.goto("/?q=NSCLC+human+at+least+20+samples")
+    expect(page.locator(CARDS).first).to_be_visible()
+    line = page.locator(".searching-for")
+    expect(line).to_contain_text(
+        "Searching for: NSCLC (non-small cell lung cancer) · Homo sapiens · samples ≥ 20"
+    )
+    # "60 series for “...”" without the time, which differs between two searches.
+    understood = (page.locator(".summary").text_content() or "").split(" · ")[0]
+    page.screenshot(path=artifacts / "search-understood.png")
+    line.get_by_role("link", name="search the words as typed").click()
+    expect(page).to_have_url(re.compile(r"[?&]literal=true"))
+    expect(page.locator(".searching-for")).to_contain_text("Searching the words as typed")
+    expect(page.locator(".summary")).not_to_contain_text(understood)
+    page.locator(".searching-for").get_by_role("link", name="understand the query").click()
+    expect(page).not_to_have_url(re.compile(r"literal="))
+    expect(page.locator(".summary")).to_contain_text(understood)
+
+
 def test_did_you_mean_and_relaxed_notices(page: Page) -> None:
     page.goto("/?q=neurblastoma")
     link = page.locator("a.did-you-mean")

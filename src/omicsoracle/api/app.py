@@ -21,7 +21,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from omicsoracle import __version__
-from omicsoracle.api import export, jobs, records, search, web
+from omicsoracle.agents.pipeline import Pipeline
+from omicsoracle.api import ask, export, jobs, records, search, web
 from omicsoracle.api.deps import json_response, runtime
 from omicsoracle.api.errors import PROBLEM_RESPONSES, problem
 from omicsoracle.api.errors import install as install_errors
@@ -77,6 +78,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.hub = hub
         app.state.suggestions = Suggestions(settings.resolved_database_url)
         app.state.ingest_runner = jobs.IngestRunner(rt, job_store, hub)
+        # bus memory: the agents run here; redis: they run in `omicsoracle worker`s.
+        pipeline = await Pipeline.open(settings, rt)
+        app.state.ask_runner = ask.AskRunner(pipeline, job_store, hub)
         cache = Cache.from_settings(settings, on_lookup=record_cache_lookup)
         cache.set_generation(rt.generation)
         app.state.cache = cache
@@ -98,6 +102,8 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
             await app.state.ingest_runner.close()
+            await app.state.ask_runner.close()
+            await pipeline.close()
             await hub.close()
             configure_cache(None)
             await cache.close()
@@ -165,7 +171,7 @@ def create_app(settings: Settings) -> FastAPI:
         indexed = await to_thread.run_sync(rt.index.doc_count)
         return json_response({**data, "data_as_of": data.get("last_ingest"), "indexed": indexed})
 
-    for module in (search, records, export, jobs):
+    for module in (search, records, export, jobs, ask):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     web.mount(app)
     return app

@@ -16,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from omicsoracle import export
 from omicsoracle.api.deps import runtime
 from omicsoracle.api.ratelimit import limit
-from omicsoracle.api.search import Filters, QueryText, Sort
+from omicsoracle.api.search import Filters, Literal_, QueryText, Sort
 from omicsoracle.runtime import Runtime
 from omicsoracle.search.base import MAX_LIMIT, SearchRequest
 
@@ -64,10 +64,11 @@ def export_matches(
     q: QueryText = "",
     format: Literal["csv", "tsv", "json", "bibtex", "ris"] = "csv",
     sort: Sort = "relevance",
+    literal: Literal_ = False,
 ) -> Response:
     """Series rows (csv, tsv, json) or their linked publications (bibtex, ris)."""
     rt = runtime(request)
-    search = SearchRequest(query=q, limit=MAX_LIMIT, filters=filters, sort=sort)
+    search = SearchRequest(query=q, limit=MAX_LIMIT, filters=filters, sort=sort, literal=literal)
     pages = _pages(rt, search)
     if format in ("bibtex", "ris"):
         body = export.publication_entries(format, _publication_pages(rt, pages))

@@ -49,6 +49,11 @@ async def search_filters(
 
 
 Filters = Annotated[SearchFilters, Depends(search_filters)]
+# Off by default: the query is understood (synonyms, abbreviations, filters from words).
+Literal_ = Annotated[
+    bool,
+    Query(description="Match the words as typed: no synonyms, corrections or filters from words"),
+]
 
 
 @router.get("/search", summary="Search series", responses=CURSOR_RESPONSES)
@@ -59,11 +64,15 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
     sort: Sort = "relevance",
+    literal: Literal_ = False,
 ) -> Response:
     """Ranked series with snippets, facets over all matches and a cursor to the next page
-    (the same JSON as ``omicsoracle search --json``) plus ``took_ms``."""
+    (the same JSON as ``omicsoracle search --json``), what the query was understood to
+    ask for (``understood``) and ``took_ms``."""
     rt = runtime(request)
-    search_request = SearchRequest(query=q, limit=limit, cursor=cursor, sort=sort, filters=filters)
+    search_request = SearchRequest(
+        query=q, limit=limit, cursor=cursor, sort=sort, filters=filters, literal=literal
+    )
     loop = asyncio.get_running_loop()
     started = loop.time()
 
@@ -81,10 +90,13 @@ async def search(
 
 
 @router.get("/facets", summary="Facet counts of a search")
-async def facets(request: Request, filters: Filters, q: QueryText = "") -> Response:
+async def facets(
+    request: Request, filters: Filters, q: QueryText = "", literal: Literal_ = False
+) -> Response:
     """Facets over every match of the query (no result rows)."""
     rt = runtime(request)
-    response = await to_thread.run_sync(rt.search, SearchRequest(query=q, limit=1, filters=filters))
+    search_request = SearchRequest(query=q, limit=1, filters=filters, literal=literal)
+    response = await to_thread.run_sync(rt.search, search_request)
     body = response.to_dict()
     return json_response(
         {"query": q, "total": body["total"], "facets": body["facets"], "relaxed": body["relaxed"]}

@@ -100,6 +100,8 @@ class SearchRequest:
     cursor: str | None = None
     filters: SearchFilters = SearchFilters()
     sort: SortOrder = "relevance"
+    # True: match the words as typed (no synonyms, corrections or filters from words).
+    literal: bool = False
 
     def __post_init__(self) -> None:
         # Validate here so every engine rejects the same requests the same way.
@@ -181,6 +183,7 @@ class SearchResponse:
     did_you_mean: str | None = None
     interpreted: dict[str, Any] = field(default_factory=dict)
     relaxed: bool = False
+    understood: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The API's JSON shape (see the search issue, point 7)."""
@@ -196,6 +199,7 @@ class SearchResponse:
             "did_you_mean": self.did_you_mean,
             "interpreted": self.interpreted,
             "relaxed": self.relaxed,
+            "understood": self.understood,
         }
 
 

@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -74,9 +74,12 @@ def load_secret(directory: Path) -> bytes:
 
 
 def fingerprint(request: SearchRequest) -> str:
-    """What a cursor is bound to: the same query, filters and sort (not the limit)."""
-    payload = orjson.dumps([request.query, dataclasses.astuple(request.filters), request.sort])
-    return hashlib.blake2b(payload, digest_size=8).hexdigest()
+    """What a cursor is bound to: the same query, filters, sort and mode (not the limit)."""
+    payload: list[Any] = [request.query, dataclasses.astuple(request.filters), request.sort]
+    if request.literal:  # appended only when set, so cursors issued before stay valid
+        payload.append(True)
+    payload_bytes = orjson.dumps(payload)
+    return hashlib.blake2b(payload_bytes, digest_size=8).hexdigest()
 
 
 class CursorCodec:

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 import orjson
 
-from omicsoracle.query import parse_query
 from omicsoracle.search.analysis import tokens
 from omicsoracle.search.base import (
     FACET_NAMES,
@@ -38,6 +37,7 @@ from omicsoracle.search.plan import Alt, Clause, Plan, Planner
 from omicsoracle.search.snippets import make_snippet
 from omicsoracle.search.spelling import VocabularySource
 from omicsoracle.search.stopwords import STOPWORDS
+from omicsoracle.understanding import understand
 
 FACET_SIZES = {"organism": 20, "type": 25, "platform": 20, "year": 100, "samples": 8}
 # The strict plan is relaxed when it matches fewer series than this (only on a first
@@ -155,7 +155,8 @@ class SnapshotIndex(ABC):
     def search(self, request: SearchRequest) -> SearchResponse:
         """Run one search (see SearchIndex.search)."""
         state = None if request.cursor is None else self._codec.decode(request, request.cursor)
-        parsed = parse_query(request.query)
+        understood = understand(request.query, literal=request.literal)
+        parsed = understood.parsed
         snapshot = (
             self.pinned_snapshot(state.generation) if state is not None else self.current_snapshot()
         )
@@ -185,6 +186,7 @@ class SnapshotIndex(ABC):
             did_you_mean=plan.did_you_mean,
             interpreted=plan.interpreted,
             relaxed=plan.relaxed,
+            understood=understood.to_dict(),
         )
 
     def scan(self, request: SearchRequest, page_size: int = MAX_LIMIT) -> Iterator[list[SearchHit]]:
@@ -194,7 +196,7 @@ class SnapshotIndex(ABC):
         generations are evicted while new data lands, and an export cut short after its
         first pages were sent cannot be told apart from a complete one.
         """
-        parsed = parse_query(request.query)
+        parsed = understand(request.query, literal=request.literal).parsed
         with self.private_snapshot() as snapshot:
             plan = Planner(snapshot.vocabulary()).plan(request, parsed)
             if plan.impossible:

@@ -25,7 +25,8 @@ from omicsoracle.search.base import SearchFilters, SearchRequest
 from omicsoracle.search.fields import tag
 from omicsoracle.search.spelling import Correction, VocabularySource, correct
 from omicsoracle.search.stopwords import STOPWORDS
-from omicsoracle.search.synonyms import MAX_KEY_LEN, Entry, canonical_organism, lexicon, types_for
+from omicsoracle.search.synonyms import Entry, canonical_organism, types_for
+from omicsoracle.understanding import LexiconMatch, match_lexicon
 
 # Ranking weights of the kinds of alternative (the text field weights live in the
 # engines). A synonym is as good as the typed word; a spelling guess is worth less so
@@ -117,27 +118,14 @@ def _entry_clause(entry: Entry, label: str, via_abbreviation: bool) -> tuple[Cla
     return Clause(label, _dedup_alts(alts), tuple(tags)), shown
 
 
-def _match_lexicon(groups: list[_Group], i: int) -> tuple[Entry, int, bool] | None:
-    """Longest lexicon key starting at group ``i``: (entry, groups used, via abbrev)."""
-    table = lexicon()
-    best: tuple[Entry, int, bool] | None = None
-    key: list[str] = []
-    for j in range(i, len(groups)):
-        g = groups[j]
-        # A word the index does not know is matched by its best correction.
-        c = g.correction
-        key += [stem(c.candidates[0])] if c is not None and c.replace else g.stems
-        if len(key) > MAX_KEY_LEN:
-            break
-        for item in table.get(tuple(key), ()):
-            if item.exact is not None:
-                typed = _EDGE_PUNCT_RE.sub("", " ".join(x.typed for x in groups[i : j + 1]))
-                if typed != item.exact:
-                    continue
-            is_abbrev = tuple(key) in item.entry.abbreviations
-            best = (item.entry, j - i + 1, is_abbrev)
-            break
-    return best
+def _match_lexicon(groups: list[_Group], i: int) -> LexiconMatch | None:
+    """Longest lexicon entry at group ``i``; an unknown word counts as its correction."""
+    keys = [
+        [stem(g.correction.candidates[0])] if g.correction is not None and g.correction.replace
+        else g.stems
+        for g in groups
+    ]  # fmt: skip
+    return match_lexicon(keys, [g.typed for g in groups], i)
 
 
 class Planner:
@@ -147,7 +135,12 @@ class Planner:
         self.source = source
 
     def plan(self, request: SearchRequest, parsed: ParsedQuery) -> Plan:
-        """Compile the parsed query and both filter sets into a Plan."""
+        """Compile the parsed query and both filter sets into a Plan.
+
+        ``request.literal``: every word is matched as typed, without synonyms or
+        spelling corrections (``parsed`` then comes from a literal understanding).
+        """
+        literal = request.literal
         expansions: dict[str, list[str]] = {}
         corrections: dict[str, list[str]] = {}
         required: list[Clause] = []
@@ -158,7 +151,7 @@ class Planner:
             numeric = [Alt((i,)) for i in lowered if i.isdigit()]
             required.append(Clause(" ".join(parsed.ids), tuple(numeric), ids=lowered))
             exact_ids = tuple(i for i in lowered if not i.isdigit())
-        groups = self._groups(parsed.terms)
+        groups = self._groups(parsed.terms, correct_words=not literal)
         # Stop words are dropped when the text says anything else; a query of only
         # stop words ("the", "data") keeps them as ordinary terms.
         drop_stopwords = bool(
@@ -169,9 +162,9 @@ class Planner:
         i = 0
         while i < len(groups):
             g = groups[i]
-            hit = _match_lexicon(groups, i)
+            hit = None if literal else _match_lexicon(groups, i)
             if hit is not None:
-                entry, used, via_abbrev = hit
+                entry, used, via_abbrev = hit.entry, hit.used, hit.via_abbreviation
                 label = " ".join(x.typed for x in groups[i : i + used])
                 clause, shown = _entry_clause(entry, label, via_abbrev)
                 required.append(clause)
@@ -216,14 +209,15 @@ class Planner:
             did_you_mean=did_you_mean, interpreted=interpreted,
         )  # fmt: skip
 
-    def _groups(self, terms: tuple[str, ...]) -> list[_Group]:
+    def _groups(self, terms: tuple[str, ...], correct_words: bool) -> list[_Group]:
         groups = []
         for typed in terms:
             ws = words(typed)
             if not ws:
                 continue
             g = _Group(typed, ws, stem_words(ws))
-            if len(ws) == 1 and ws[0] not in STOPWORDS:  # a stop word is never a typo
+            # A stop word is never a typo.
+            if correct_words and len(ws) == 1 and ws[0] not in STOPWORDS:
                 g.correction = correct(ws[0], g.stems[0], self.source)
             groups.append(g)
         return groups

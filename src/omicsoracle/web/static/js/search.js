@@ -19,6 +19,8 @@ const FRAME_MAX_CARDS = 12;
 export function parseState(params) {
   const state = { q: (params.get("q") ?? "").trim(), sort: "relevance" };
   if (params.get("sort") in SORTS) state.sort = params.get("sort");
+  // Words as typed: no synonyms or filters from words (see "Searching for" below).
+  state.literal = params.get("literal") === "true";
   for (const key of LIST_KEYS) state[key] = [...new Set(params.getAll(key).filter(Boolean))];
   for (const key of NUMBER_KEYS) {
     const v = params.get(key) ?? "";
@@ -33,6 +35,7 @@ export function stateParams(state) {
   for (const key of LIST_KEYS) params[key] = state[key];
   for (const key of NUMBER_KEYS) params[key] = state[key];
   if (state.sort !== "relevance") params.sort = state.sort;
+  if (state.literal) params.literal = "true";
   return params;
 }
 
@@ -278,15 +281,32 @@ function notices(resp, state) {
     out.push(h("p", { class: "notice notice-info relaxed" },
       "No series matched every word; showing series matching some of them."));
   }
+  const searching = searchingFor(resp.understood, state);
+  if (searching) out.push(searching);
   const understood = interpreted(resp.interpreted);
   if (understood.length) out.push(h("p", { class: "interpreted muted" }, "Understood: ", understood.join(" · ")));
   return out;
 }
 
+// "Searching for: NSCLC (non-small cell lung cancer) · Homo sapiens · samples ≥ 20",
+// with a link to the other mode, so a surprising interpretation costs one click.
+function searchingFor(understood, state) {
+  if (!state.q || !understood || typeof understood !== "object") return null;
+  const toggle = state.literal
+    ? h("a", { href: stateUrl({ ...state, literal: false }), class: "understand-toggle" }, "understand the query")
+    : h("a", { href: stateUrl({ ...state, literal: true }), class: "understand-toggle" }, "search the words as typed");
+  const display = typeof understood.display === "string" ? understood.display : "";
+  const changed = understood.literal || display !== state.q;
+  if (!changed) return null;
+  const label = understood.literal ? "Searching the words as typed" : "Searching for: ";
+  return h("p", { class: "searching-for muted" },
+    label, understood.literal ? "" : h("strong", null, display), " (", toggle, ")");
+}
+
 function interpreted(info) {
   if (!info || typeof info !== "object") return [];
   const parts = [];
-  for (const phrase of info.filter_phrases ?? []) parts.push(`“${phrase}” as a filter`);
+  // Filters from words are on the "Searching for" line (resp.understood).
   for (const word of info.excluded ?? []) parts.push(`excluding “${word}”`);
   for (const [word, fixes] of Object.entries(info.corrections ?? {})) {
     parts.push(`“${word}” also as “${[].concat(fixes).join("”, “")}”`);

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +122,15 @@ def redis_url() -> str:
     finally:
         client.close()
     return SHARED_REDIS_URL
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[Any]:
+    """A plain synchronous client, to look at (or vandalise) keys and streams directly."""
+    import redis
+
+    c = redis.Redis.from_url(redis_url)
+    try:
+        yield c
+    finally:
+        c.close()

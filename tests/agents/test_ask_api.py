@@ -3,13 +3,13 @@ the stages in order, bad questions get a clear 422."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from job_helpers import job_events, wait_for_job
 from omicsoracle.api.app import create_app
 from omicsoracle.config import Settings
 
@@ -20,16 +20,6 @@ QUESTION = "NSCLC RNA-seq human at least 20 samples"
 def client(demo_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(demo_settings.model_copy(update={"bus": "memory"}))) as c:
         yield c
-
-
-def wait_for_job(client: TestClient, job_id: str, limit: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + limit
-    while True:
-        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["state"] in ("done", "failed"):
-            return job
-        assert time.monotonic() < deadline, f"job still {job['state']}"
-        time.sleep(0.05)
 
 
 def check_nsclc_answer(job: dict[str, Any]) -> None:
@@ -63,16 +53,7 @@ def test_ask_answers_in_the_job_with_stages_on_the_websocket(client: TestClient)
     body = response.json()
     job_id = body["job_id"]
     assert response.headers["location"] == f"/api/v1/jobs/{job_id}"
-    events: list[dict[str, Any]] = []
-    with client.websocket_connect("/api/v1/ws") as ws:
-        ws.send_json({"subscribe": job_id})
-        while True:
-            message = ws.receive_json()
-            if message.get("event") == "heartbeat":
-                continue
-            events.append(message)
-            if message.get("event") == "done":
-                break
+    events = job_events(client, job_id)
     stages = [e["stage"] for e in events if e["event"] == "progress"]
     assert stages == ["understood", "searched", "enriched", "summarized"]
     assert events[0]["event"] == "subscribed"

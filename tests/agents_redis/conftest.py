@@ -24,12 +24,9 @@ def agents_prefix(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def rclient(redis_url: str) -> Iterator[redis.Redis]:
-    c = redis.Redis.from_url(redis_url)
-    try:
-        yield c
-    finally:
-        c.close()
+def rclient(redis_client: redis.Redis) -> redis.Redis:
+    """The shared plain client (tests/conftest.py)."""
+    return redis_client
 
 
 @pytest.fixture

@@ -4,26 +4,15 @@
 from __future__ import annotations
 
 import signal
-import time
-from typing import Any
 
 from fastapi.testclient import TestClient
 from worker_helpers import StartWorker
 
+from job_helpers import wait_for_job
 from omicsoracle.api.app import create_app
 from omicsoracle.config import Settings
 
 QUESTION = "NSCLC RNA-seq human at least 20 samples"
-
-
-def _wait_job(client: TestClient, job_id: str, limit: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + limit
-    while True:
-        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["state"] in ("done", "failed"):
-            return job
-        assert time.monotonic() < deadline, f"job still {job['state']}"
-        time.sleep(0.05)
 
 
 def test_ask_through_redis_is_answered_by_a_worker_process(
@@ -38,7 +27,7 @@ def test_ask_through_redis_is_answered_by_a_worker_process(
         assert app.state.ask_runner.pipeline.runners == []  # no agent runs here
         response = client.post("/api/v1/ask", json={"question": QUESTION})
         assert response.status_code == 202
-        job = _wait_job(client, response.json()["job_id"])
+        job = wait_for_job(client, response.json()["job_id"])
     answer = job["result"]
     assert job["state"] == "done"
     assert answer["partial"] is False, answer["errors"]

@@ -12,6 +12,7 @@ import pytest
 from api_helpers import PROBLEM, TOKEN, AppFactory
 from fastapi.testclient import TestClient
 
+from job_helpers import job_events
 from omicsoracle.api.app import create_app
 from omicsoracle.config import Settings
 from omicsoracle.jobs import JobStore
@@ -163,16 +164,7 @@ def test_unknown_and_malformed_job_ids(client: TestClient) -> None:
 def test_websocket_streams_progress_and_done(make_client: AppFactory) -> None:
     client = make_client(api_token=TOKEN, ingest_batch_size=5)
     job_id = _upload(client, FAMILY, AUTH).json()["job"]
-    events: list[dict[str, Any]] = []
-    with client.websocket_connect("/api/v1/ws") as ws:
-        ws.send_json({"subscribe": job_id})
-        while True:
-            message = ws.receive_json()
-            if message.get("event") == "heartbeat":
-                continue
-            events.append(message)
-            if message.get("event") == "done":
-                break
+    events = job_events(client, job_id)
     kinds = [e["event"] for e in events]
     assert kinds[0] == "subscribed"
     assert "progress" in kinds

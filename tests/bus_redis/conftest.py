@@ -21,10 +21,6 @@ def prefix(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    """A plain synchronous client, to look at (or vandalise) the streams directly."""
-    c = redis.Redis.from_url(redis_url)
-    try:
-        yield c
-    finally:
-        c.close()
+def client(redis_client: redis.Redis) -> redis.Redis:
+    """The shared plain client (tests/conftest.py), under the name these tests use."""
+    return redis_client

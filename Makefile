@@ -47,6 +47,8 @@ bench: install
 	$(BIN)/omicsoracle bench suggest
 	$(BIN)/omicsoracle bench api
 	$(BIN)/omicsoracle bench bus
+	$(BIN)/python -m bench.extraction_eval
+	$(BIN)/omicsoracle bench de
 
 # Capacity (wrk) and realism (Locust) runs on the 10x corpus, SQLite + L1 cache, then
 # PostgreSQL + Redis; the first run builds the data (minutes). Quick trial:

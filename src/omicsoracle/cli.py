@@ -48,6 +48,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 bus_app = typer.Typer(help="The agent pipeline's message bus (Redis).", no_args_is_help=True)
 app.add_typer(bus_app, name="bus")
+analyze_app = typer.Typer(help="Statistics on a dataset's expression values.", no_args_is_help=True)
+app.add_typer(analyze_app, name="analyze")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -121,6 +123,8 @@ def ingest(
                 skip_seen=skip_seen,
             )
         fed = CatchUp() if no_index else rt.catch_up()
+        # The enrichment step (issue 6): entities of what this ingest wrote.
+        enriched = _enrich(rt, full=False) if any(r.ok for r in results) else None
     if as_json:
         _print_json({"files": [r.as_dict() for r in results], "indexed": fed.documents})
     else:
@@ -130,6 +134,10 @@ def ingest(
             err.print("search index not updated (--no-index): it catches up on its next open")
         else:
             err.print(f"search index: {fed.documents:,} documents written")
+        if enriched is not None:
+            err.print(
+                f"entities: {enriched['entities']:,} from {sum(enriched['records'].values()):,} records"
+            )
     if any(not r.ok for r in results):
         raise typer.Exit(code=1)
 
@@ -387,6 +395,60 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     )
 
 
+def _enrich(rt: Runtime, *, full: bool) -> dict[str, Any]:
+    from omicsoracle.extraction.store import enrich as run_enrich
+
+    return run_enrich(rt.store, full=full).as_dict()
+
+
+@app.command()
+def enrich(
+    full: Annotated[
+        bool, typer.Option("--all", help="Re-extract every record, not only those changed since.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Extract entities and normalise sample characteristics (after ingest, or all again)."""
+    with Runtime.open(_settings(), catch_up_index=False) as rt:
+        report = _enrich(rt, full=full)
+    if as_json:
+        _print_json(report)
+        return
+    err.print(
+        f"entities: {report['entities']:,} from {sum(report['records'].values()):,} records, "
+        f"{report['characteristics']:,} characteristics in {report['seconds']:.1f} s"
+    )
+
+
+@app.command()
+def extract(
+    identifier: Annotated[str, typer.Argument(help="GSE/GSM/GPL/GDS accession or PubMed ID")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Entities of one record with their spans, and its normalised characteristics."""
+    from omicsoracle.extraction.store import entities_of
+
+    with Runtime.open(_settings(), catch_up_index=False) as rt:
+        try:
+            found = entities_of(rt.store, identifier)
+        except ValueError as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(code=2) from exc
+    if found is None:
+        err.print(f"error: {identifier} is not in the store")
+        raise typer.Exit(code=1)
+    if as_json:
+        _print_json(found)
+        return
+    table = Table("type", "text", "normalized", "field", "span", "source")
+    for e in found["entities"]:
+        table.add_row(e["type"], escape(e["text"]), escape(e["normalized"]), e["field"],
+                      f"{e['start']}-{e['end']}", escape(e["source"]))  # fmt: skip
+    out.print(table)
+    if found["characteristics"]:
+        out.print(f"{len(found['characteristics']):,} sample characteristics")
+
+
 @app.command()
 def reindex() -> None:
     """Rebuild the search index from the store."""
@@ -570,6 +632,54 @@ def bench_search() -> None:
 def bench_suggest() -> None:
     """Per-keystroke latency and build time of the search-box suggester."""
     _bench_module("bench.suggest_bench").main([])
+
+
+@analyze_app.command("de")
+def analyze_de(
+    accession: Annotated[str, typer.Argument(help="GDS (or series) with expression values")],
+    group: Annotated[
+        str, typer.Option(help='First group, "key:value" (a subset or characteristic).')
+    ],
+    vs: Annotated[str, typer.Option(help='Group it is compared with, "key:value".')],
+    top: Annotated[int, typer.Option(help="Rows of the table printed without --json.", min=1)] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Differential expression of two sample groups: Welch and limma moderated t, BH."""
+    from omicsoracle.analysis.comparison import AnalysisError, run
+
+    with Runtime.open(_settings(), catch_up_index=False) as rt:
+        try:
+            result = run(rt.store, accession, group, vs)
+        except AnalysisError as exc:
+            err.print(f"error: {exc.message}")
+            raise typer.Exit(code=1 if exc.status == 404 else 2) from exc
+    if as_json:
+        keys = ("accession", "groups", "log_transformed", "results")
+        _print_json({k: result[k] for k in keys})
+        return
+    g = result["groups"]
+    out.print(
+        f"[bold]{result['accession']}[/bold]: {escape(g['group']['label'])} "
+        f"(n={len(g['group']['samples'])}) vs {escape(g['vs']['label'])} "
+        f"(n={len(g['vs']['samples'])}), {result['n_probes']} probes, "
+        f"log2 {'applied' if result['log_transformed'] else 'not needed'}"
+    )
+
+    def num(x: float | None, spec: str) -> str:
+        return "NA" if x is None else format(x, spec)  # a probe without enough values
+
+    for r in result["results"][:top]:
+        out.print(
+            f"{r['probe']:<14} {escape(str(r['gene'] or '-')):<12} "
+            f"log2FC {num(r['log2fc'], '+.2f')}  mod.t {num(r['mod_t'], '+.2f')}  "
+            f"adj.p {num(r['mod_p_adj'], '.3g')}"
+        )
+
+
+@bench_app.command("de")
+def bench_de() -> None:
+    """Time of the whole GDS507 differential-expression comparison."""
+    _bench_module("bench.de_bench").main([])
 
 
 @bench_app.command("api")

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from api_helpers import PROBLEM, TOKEN, AppFactory
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from job_helpers import job_events
 from omicsoracle.api.app import create_app
@@ -98,6 +99,14 @@ def test_ingest_job_returns_at_once_and_ends_searchable(make_client: AppFactory)
     assert job["kind"] == "ingest"
     assert job["params"]["filename"] == FAMILY.name
     assert job["result"]["status"] == "ok"
+    # The enrichment step runs after an upload as after `omicsoracle ingest`: the
+    # series' entities are stored, not only extracted on the fly.
+    rt = client.app.state.runtime  # type: ignore[attr-defined]
+    with rt.store.read_engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*) FROM entities WHERE record_id = 'GSE93431'")
+        ).scalar_one()
+    assert stored > 0
     assert job["result"]["parsed"]["series"] == 1
     assert job["result"]["parsed"]["sample"] == 32
     assert job["errors"] == []

@@ -88,14 +88,15 @@ def test_tabs_do_real_work(page: Page) -> None:
     expect(extraction.locator("table.tally")).to_contain_text("cell type")
     page.locator("[data-tab=visualization]").click()
     viz = page.locator("#panel-visualization")
-    expect(viz.locator("svg .bar title").first).to_have_text(re.compile(r".+: \d+"))
+    # plotly.js charts (tests/web/test_web_charts.py covers them in detail).
+    expect(viz.locator("figure[data-drawn] svg.main-svg").first).to_be_visible()
     # The record's chart, then the charts of the search still on screen.
     expect(viz).to_contain_text("The search on screen")
     assert viz.locator("figure.chart").count() >= 4
     with page.expect_download() as download:
         viz.get_by_role("button", name="Download SVG").first.click()
     path = download.value.path()
-    assert path.read_text().lstrip().startswith("<?xml")
+    assert "<svg" in path.read_text()
     page.locator("[data-tab=statistics]").click()
     stats = page.locator("#panel-statistics")
     expect(stats).to_contain_text("Group sizes by sample characteristic")

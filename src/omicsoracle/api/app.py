@@ -22,7 +22,9 @@ from starlette.responses import Response
 
 from omicsoracle import __version__
 from omicsoracle.agents.pipeline import Pipeline
-from omicsoracle.api import ask, export, jobs, records, search, web
+from omicsoracle.api import analysis as analysis_api
+from omicsoracle.api import ask, charts, export, jobs, records, search, web
+from omicsoracle.api import entities as entities_api
 from omicsoracle.api.deps import json_response, runtime
 from omicsoracle.api.errors import PROBLEM_RESPONSES, problem
 from omicsoracle.api.errors import install as install_errors
@@ -81,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
         # bus memory: the agents run here; redis: they run in `omicsoracle worker`s.
         pipeline = await Pipeline.open(settings, rt)
         app.state.ask_runner = ask.AskRunner(pipeline, job_store, hub)
+        app.state.de_runner = analysis_api.DeRunner(rt, job_store, hub)
         cache = Cache.from_settings(settings, on_lookup=record_cache_lookup)
         cache.set_generation(rt.generation)
         app.state.cache = cache
@@ -103,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await poller
             await app.state.ingest_runner.close()
             await app.state.ask_runner.close()
+            await app.state.de_runner.close()
             await pipeline.close()
             await hub.close()
             configure_cache(None)
@@ -171,7 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
         indexed = await to_thread.run_sync(rt.index.doc_count)
         return json_response({**data, "data_as_of": data.get("last_ingest"), "indexed": indexed})
 
-    for module in (search, records, export, jobs, ask):
+    for module in (search, records, export, jobs, ask, charts, entities_api, analysis_api):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     web.mount(app)
     return app

@@ -22,6 +22,7 @@ from omicsoracle.api.events import EventHub, Subscriber
 from omicsoracle.api.ratelimit import limit
 from omicsoracle.api.security import require_token
 from omicsoracle.api.uploads import BadUpload, UploadTooLarge, receive_upload
+from omicsoracle.extraction.store import enrich
 from omicsoracle.ingest import FileResult, OnError, Problem, ingest_file
 from omicsoracle.jobs import JobStore
 from omicsoracle.leases import FileLease
@@ -160,6 +161,14 @@ class IngestRunner:
         )
         self._progress(job_id, result.records, time.monotonic() - started, "indexing")
         self.jobs.errors(job_id, [_error(p) for p in result.problems])
+        if result.ok:
+            # The enrichment step (issue 6), as `omicsoracle ingest` runs it: entities of
+            # what this upload wrote. Its failure does not undo a good ingest.
+            self._progress(job_id, result.records, time.monotonic() - started, "enriching")
+            try:
+                enrich(self.rt.store)
+            except Exception:
+                log.exception("enrichment after ingest job %s failed", job_id)
         return result
 
     def _progress(self, job_id: str, records: int, seconds: float, stage: str) -> None:

@@ -132,6 +132,19 @@ class Store(Protocol):
 
     def stats(self) -> dict[str, Any]: ...
 
+    def data_table_hash(self, owner: str) -> str | None:
+        """Digest of a record's stored data table (None: it has none)."""
+
+    def data_table(self, owner: str) -> Iterator[tuple[list[str], list[list[str]]]]:
+        """A record's data table, chunk by chunk: (columns, rows)."""
+
+    def expression_matrix(self, accession: str) -> tuple[str, bytes] | None:
+        """A dataset's stored value matrix blob and the table digest it was built from."""
+
+    def put_expression_matrix(
+        self, accession: str, source_hash: str, shape: tuple[int, int], blob: bytes
+    ) -> None: ...
+
     def backup(self, target: Path) -> None:
         """A consistent copy of the store, safe while it serves."""
 

@@ -18,7 +18,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, text
 
 from omicsoracle.search.document import SearchDoc
-from omicsoracle.store import records
+from omicsoracle.store import expression, records
 from omicsoracle.store.base import Change
 from omicsoracle.store.writer import SqlWriteSession, dumps, now_iso
 
@@ -222,6 +222,26 @@ class SqlStore:
                 }
                 for row in rows
             ]
+
+    # -- expression matrices (issue 6: statistics) ------------------------------------
+
+    def data_table_hash(self, owner: str) -> str | None:
+        with self._read.connect() as conn:
+            return expression.table_hash(conn, owner)
+
+    def data_table(self, owner: str) -> Iterator[tuple[list[str], list[list[str]]]]:
+        with self._read.connect() as conn:
+            yield from expression.table_chunks(conn, owner)
+
+    def expression_matrix(self, accession: str) -> tuple[str, bytes] | None:
+        with self._read.connect() as conn:
+            return expression.get_matrix(conn, accession)
+
+    def put_expression_matrix(
+        self, accession: str, source_hash: str, shape: tuple[int, int], blob: bytes
+    ) -> None:
+        with self._write_lock, self._write.begin() as conn:
+            expression.put_matrix(conn, accession, source_hash, shape, blob)
 
     def close(self) -> None:
         self._write.dispose()

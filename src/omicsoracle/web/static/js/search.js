@@ -74,6 +74,10 @@ export class SearchView {
     this.sort = h("select", { id: "sort", on: { change: () => this.go({ sort: this.sort.value }) } },
       Object.entries(SORTS).map(([value, label]) => h("option", { value }, label)));
     this.exports = h("div", { class: "exports" });
+    // Charts of the results on screen: their module (and plotly.js) load on first open.
+    this.chartsToggle = h("button", { type: "button", class: "btn btn-small charts-toggle", "aria-expanded": "false",
+      "aria-controls": "search-charts", on: { click: () => this.toggleCharts() } }, "Charts");
+    this.charts = h("section", { id: "search-charts", class: "search-charts", "aria-label": "Charts of these results", hidden: true });
     this.chips = h("div", { class: "chips" });
     this.notices = h("div", { class: "notices" });
     // role=feed: the ARIA pattern for a list of articles that grows as the reader scrolls.
@@ -86,8 +90,8 @@ export class SearchView {
       h("div", { class: "results-col" },
         this.heading,
         h("div", { class: "toolbar" }, this.summary,
-          h("div", { class: "sort" }, h("label", { for: "sort" }, "Sort"), this.sort)),
-        this.chips, this.notices, this.list, this.sentinel, this.status, this.exports));
+          h("div", { class: "sort" }, this.chartsToggle, h("label", { for: "sort" }, "Sort"), this.sort)),
+        this.chips, this.notices, this.charts, this.list, this.sentinel, this.status, this.exports));
     replace(this.root, this.landing, this.layout);
   }
 
@@ -123,6 +127,26 @@ export class SearchView {
   lastSearch() {
     if (!this.response) return null;
     return { ...this.response, results: this.loaded, params: stateParams(this.state) };
+  }
+
+  toggleCharts() {
+    const open = this.charts.hidden;
+    this.charts.hidden = !open;
+    this.chartsToggle.setAttribute("aria-expanded", String(open));
+    if (open) this.drawCharts();
+  }
+
+  /** Charts of the response on screen (its facets): no search request of their own. */
+  async drawCharts() {
+    if (!this.response) return;
+    replace(this.charts, h("p", { class: "loading" }, "Loading charts…"));
+    try {
+      const { renderSearchCharts } = await import("./tabs/visualization.js");
+      // A search started meanwhile draws its own charts when it answers.
+      if (this.response) renderSearchCharts(this.charts, this.lastSearch());
+    } catch (err) {
+      replace(this.charts, errorBox({ title: "The charts failed to load", detail: String(err?.message ?? err) }, () => this.drawCharts()));
+    }
   }
 
   reset() {
@@ -171,6 +195,7 @@ export class SearchView {
     replace(this.notices, notices(resp, state));
     replace(this.facets, facetsPanel(resp.facets, state, (f, v) => this.go(facetPatch(this.state, f, v))));
     replace(this.exports, resp.total > 0 ? exportLinks(state) : null);
+    if (!this.charts.hidden) this.drawCharts();
     this.cursor = resp.next_cursor;
     this.append(resp.results ?? []);
   }

@@ -1,181 +1,86 @@
-// SVG charts drawn with DOM APIs: the search on screen (facets) and the record's samples.
-// Colours are SVG presentation attributes (not CSS), so a downloaded SVG looks the same.
+// The visualization tab: charts of the search on screen (its facets: no second search),
+// the record's sample groups, and for a dataset with values a volcano plot and heatmap
+// from the statistics API's differential-expression job. Drawn with plotly.js, which is
+// loaded only when the first chart is drawn (charts.js).
 
+import { ApiError, getJSON } from "../api.js";
 import { fmt, h, replace } from "../dom.js";
+import { errorBox, loadingBox } from "../errors.js";
+import { chartsFromFacets, download, draw, facetFigure, heatmapFigure, volcanoFigure } from "./charts.js";
 import { groupsOf, informativeKeys } from "./common.js";
 
-const NS = "http://www.w3.org/2000/svg";
-const FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif";
-const BAR = "#3b7dd8";
-const MUTED_BAR = "#9aa3b2";
-const WIDTH = 720;
 const MAX_BARS = 20;
-
-function s(tag, attrs, ...children) {
-  const el = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== null && v !== undefined) el.setAttribute(k, String(v));
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-function text(x, y, content, attrs = {}) {
-  return s("text", { x, y, fill: "currentColor", "font-family": FONT, "font-size": 12, ...attrs }, content);
-}
-
-function clip(label, max) {
-  const str = String(label);
-  return str.length > max ? `${str.slice(0, max - 1)}…` : str;
-}
-
-/** Round tick values covering [0, max]. */
-export function ticks(max, count = 5) {
-  if (!(max > 0)) return [0, 1];
-  const raw = max / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw);
-  const out = [];
-  for (let v = 0; v <= max + step * 0.999; v += step) out.push(Math.round(v * 1e6) / 1e6);
-  return out;
-}
-
-function frame(title, height, ariaLabel) {
-  return s("svg", {
-    xmlns: NS, viewBox: `0 0 ${WIDTH} ${height}`, width: WIDTH, height, role: "img",
-    "aria-label": ariaLabel, class: "chart-svg",
-  }, s("title", null, title), text(WIDTH / 2, 22, title, { "text-anchor": "middle", "font-size": 15, "font-weight": 600 }));
-}
-
-/** Horizontal bars: long category labels stay readable. data: [{label, value, muted?}]. */
-export function barChart({ title, xLabel, yLabel, data }) {
-  const rows = data.slice(0, MAX_BARS);
-  const left = 250;
-  const right = 60;
-  const top = 40;
-  const rowH = 24;
-  const height = top + rows.length * rowH + 50;
-  const max = Math.max(1, ...rows.map((d) => d.value));
-  const tickValues = ticks(max);
-  const scale = (WIDTH - left - right) / tickValues[tickValues.length - 1];
-  const svg = frame(title, height, `${title}: bar chart`);
-  const axisY = top + rows.length * rowH;
-  for (const t of tickValues) {
-    const x = left + t * scale;
-    svg.append(s("line", { x1: x, x2: x, y1: top - 4, y2: axisY, stroke: "currentColor", "stroke-opacity": 0.15 }),
-      text(x, axisY + 16, fmt(t), { "text-anchor": "middle", "font-size": 11 }));
-  }
-  rows.forEach((d, i) => {
-    const y = top + i * rowH;
-    const w = Math.max(1, d.value * scale);
-    svg.append(s("g", { class: "bar" },
-      s("title", null, `${d.label}: ${fmt(d.value)}`),
-      text(left - 8, y + rowH / 2 + 4, clip(d.label, 34), { "text-anchor": "end", "font-size": 11 }),
-      s("rect", { x: left, y: y + 3, width: w, height: rowH - 6, rx: 2, fill: d.muted ? MUTED_BAR : BAR }),
-      text(left + w + 4, y + rowH / 2 + 4, fmt(d.value), { "font-size": 11 })));
-  });
-  svg.append(s("line", { x1: left, x2: left, y1: top - 4, y2: axisY, stroke: "currentColor", "stroke-opacity": 0.5 }),
-    text(left + (WIDTH - left - right) / 2, height - 10, xLabel, { "text-anchor": "middle", "font-weight": 600 }),
-    text(14, top + (axisY - top) / 2, yLabel, { "text-anchor": "middle", "font-weight": 600,
-      transform: `rotate(-90 14 ${top + (axisY - top) / 2})` }));
-  return svg;
-}
-
-/** Vertical columns over ordered categories (years, size buckets). */
-export function columnChart({ title, xLabel, yLabel, data }) {
-  const left = 64;
-  const right = 16;
-  const top = 40;
-  const plotH = 200;
-  const height = top + plotH + 64;
-  const max = Math.max(1, ...data.map((d) => d.value));
-  const tickValues = ticks(max);
-  const yScale = plotH / tickValues[tickValues.length - 1];
-  const colW = (WIDTH - left - right) / Math.max(1, data.length);
-  const every = Math.ceil(data.length / 16); // label at most 16 categories
-  const svg = frame(title, height, `${title}: column chart`);
-  const base = top + plotH;
-  for (const t of tickValues) {
-    const y = base - t * yScale;
-    svg.append(s("line", { x1: left, x2: WIDTH - right, y1: y, y2: y, stroke: "currentColor", "stroke-opacity": 0.15 }),
-      text(left - 6, y + 4, fmt(t), { "text-anchor": "end", "font-size": 11 }));
-  }
-  data.forEach((d, i) => {
-    const x = left + i * colW;
-    const hgt = d.value * yScale;
-    svg.append(s("g", { class: "bar" },
-      s("title", null, `${d.label}: ${fmt(d.value)}`),
-      s("rect", { x: x + colW * 0.1, y: base - hgt, width: colW * 0.8, height: Math.max(hgt, d.value ? 1 : 0), rx: 2, fill: BAR }),
-      i % every === 0 ? text(x + colW / 2, base + 16, d.label, { "text-anchor": "middle", "font-size": 11 }) : null));
-  });
-  svg.append(s("line", { x1: left, x2: WIDTH - right, y1: base, y2: base, stroke: "currentColor", "stroke-opacity": 0.5 }),
-    text(left + (WIDTH - left - right) / 2, height - 12, xLabel, { "text-anchor": "middle", "font-weight": 600 }),
-    text(16, top + plotH / 2, yLabel, { "text-anchor": "middle", "font-weight": 600, transform: `rotate(-90 16 ${top + plotH / 2})` }));
-  return svg;
-}
-
-/** A standalone SVG file of a chart: a white background and dark text baked in. */
-export function svgFile(svg) {
-  const copy = svg.cloneNode(true);
-  copy.setAttribute("color", "#1c2330");
-  copy.removeAttribute("class");
-  copy.insertBefore(s("rect", { width: "100%", height: "100%", fill: "#ffffff" }), copy.firstChild);
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(copy)}`;
-}
-
-function download(svg, name) {
-  const blob = new Blob([svgFile(svg)], { type: "image/svg+xml" });
-  const href = URL.createObjectURL(blob);
-  const a = h("a", { href, download: `${name}.svg`, hidden: true });
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(href), 10_000);
-}
-
-function figure(svg, name, note) {
-  return h("figure", { class: "chart" },
-    h("figcaption", null, h("span", { class: "visually-hidden" }, svg.querySelector("title").textContent),
-      h("button", { type: "button", class: "btn btn-small", on: { click: () => download(svg, name) } }, "Download SVG")),
-    svg,
-    note ? h("p", { class: "muted" }, note) : null);
-}
+const POLL_MS = 400;
+const POLL_LIMIT_MS = 180_000;
+// A reference group is picked as "vs" by default when one looks like it.
+const REFERENCE = /\b(normal|control|healthy|untreated|wild[- ]?type|wt|baseline|vehicle|mock)\b/i;
 
 function slug(text) {
   return String(text).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) || "chart";
 }
 
-function searchCharts(search) {
-  const f = search.facets ?? {};
+/** Draw once the element is in the document (plotly sizes a chart from its container). */
+function whenConnected(el, fn, tries = 600) {
+  if (el.isConnected) return fn();
+  if (tries <= 0) return null;
+  requestAnimationFrame(() => whenConnected(el, fn, tries - 1));
+  return null;
+}
+
+/** A figure box: the plot, SVG/PNG download buttons and a note; drawn when attached. */
+function chartBox(figure, name, note) {
+  const title = figure.layout.title?.text ?? name;
+  // Not role=img: the plot holds the modebar's buttons, which must stay reachable.
+  const plot = h("div", { class: "plot" });
+  const status = h("p", { class: "muted chart-status", role: "status" }, "Drawing chart…");
+  const button = (format, label) => h("button", {
+    type: "button", class: "btn btn-small", dataset: { format },
+    on: { click: () => download(plot, format, name).catch((err) => box.append(h("p", { class: "notice notice-warn", role: "alert" }, String(err?.message ?? err)))) },
+  }, label);
+  const box = h("figure", { class: "chart", dataset: { chart: name } },
+    h("figcaption", null, h("span", { class: "visually-hidden" }, title),
+      button("svg", "Download SVG"), button("png", "Download PNG")),
+    plot, status, note ? h("p", { class: "muted" }, note) : null);
+  whenConnected(box, async () => {
+    try {
+      await draw(plot, figure, name);
+      status.remove();
+      box.dataset.drawn = "true";
+    } catch (err) {
+      replace(status, errorBox({ title: "This chart could not be drawn", detail: String(err?.message ?? err) }));
+    }
+  });
+  return box;
+}
+
+function topNote(chart) {
+  return chart.categories.length >= MAX_BARS ? `The ${chart.categories.length} most frequent values.` : null;
+}
+
+/** Charts of a search response already on screen: its facets, no request of its own. */
+export function searchCharts(search) {
   const what = search.query ? `“${search.query}”` : "all series";
+  const { charts } = chartsFromFacets(search.total, search.facets);
   const out = [h("h3", null, `The search on screen: ${what} (${fmt(search.total)} series)`)];
-  const facetBars = (name, label) => {
-    const data = (f[name] ?? []).map((v) => ({ label: v.value, value: v.count, muted: v.value === "unknown" }));
-    if (!data.length) return null;
-    const more = data.length > MAX_BARS ? `Top ${MAX_BARS} of ${data.length} values.` : null;
-    return figure(barChart({ title: `Series by ${label}`, xLabel: "Series", yLabel: label, data }), `search-${name}`, more);
-  };
-  out.push(facetBars("organism", "organism"), facetBars("type", "experiment type"), facetBars("platform", "platform"));
-  const years = (f.year ?? []).filter((v) => /^\d{4}$/.test(v.value)).map((v) => [Number(v.value), v.count]);
-  if (years.length) {
-    const counts = new Map(years);
-    const lo = Math.min(...counts.keys());
-    const hi = Math.max(...counts.keys());
-    const data = [];
-    for (let y = lo; y <= hi; y += 1) data.push({ label: String(y), value: counts.get(y) ?? 0 });
-    const unknown = (f.year ?? []).find((v) => v.value === "unknown");
-    out.push(figure(columnChart({ title: "Release timeline", xLabel: "Release year", yLabel: "Series", data }), "search-timeline",
-      unknown ? `${fmt(unknown.count)} series have no release date in the store and are not drawn.` : null));
+  if (!search.total) return [...out, h("p", { class: "muted" }, "No series matched, so there is nothing to chart.")];
+  for (const name of ["organism", "type", "platform"]) {
+    if (charts[name].categories.length) out.push(chartBox(facetFigure(charts[name]), `search-${name}`, topNote(charts[name])));
   }
-  const buckets = (f.samples ?? []).filter((v) => v.value !== "unknown").map((v) => ({ label: v.value, value: v.count }));
-  if (buckets.length) {
-    out.push(figure(columnChart({ title: "Sample-size histogram", xLabel: "Samples per series", yLabel: "Series", data: buckets }), "search-sample-sizes"));
+  if (charts.year.categories.length) {
+    out.push(chartBox(facetFigure(charts.year), "search-timeline",
+      charts.year.unknown ? `${fmt(charts.year.unknown)} series have no release year in the store and are not drawn.` : null));
   }
+  out.push(chartBox(facetFigure(charts.samples), "search-sample-sizes",
+    charts.samples.unknown ? `${fmt(charts.samples.unknown)} series have no sample count and are not drawn.` : null));
   return out;
 }
 
-async function recordCharts(record, api) {
+/** The search page's charts panel (search.js). */
+export function renderSearchCharts(container, search) {
+  replace(container, search ? searchCharts(search) : h("p", { class: "muted" }, "Run a search to chart it."));
+}
+
+async function groupCharts(record, api) {
   const groups = await groupsOf(record, api);
   const kind = groups.source === "subsets" ? "subset type" : "characteristic";
   const heading = h("h3", null, record.record_type === "dataset" ? "Samples per subset" : "Samples per characteristic value");
@@ -185,24 +90,142 @@ async function recordCharts(record, api) {
       : "No sample characteristics are stored for this series, so there is nothing to chart yet.")];
   }
   const keys = [...groups.keys.keys()];
-  const useful = informativeKeys(groups.keys);
   const select = h("select", { id: "viz-key" }, keys.map((k) => h("option", { value: k }, `${k} (${groups.keys.get(k).size})`)));
-  select.value = useful[0] ?? keys[0];
+  select.value = informativeKeys(groups.keys)[0] ?? keys[0];
   const slot = h("div");
-  const draw = () => {
-    const values = groups.keys.get(select.value);
-    const data = [...values].sort((a, b) => b[1] - a[1]).map(([label, value]) => ({ label: label || "(empty)", value }));
-    const more = data.length > MAX_BARS ? `Top ${MAX_BARS} of ${data.length} values.` : null;
-    const title = `${record.accession}: samples by ${select.value}`;
-    replace(slot, figure(barChart({ title, xLabel: "Samples", yLabel: select.value, data }), slug(`${record.accession}-${select.value}`), more));
+  const redraw = () => {
+    const values = [...groups.keys.get(select.value)].sort((a, b) => b[1] - a[1]).slice(0, MAX_BARS);
+    const chart = {
+      kind: "bar", title: `${record.accession}: samples by ${select.value}`, x_label: "Samples", y_label: select.value,
+      categories: values.map(([v]) => v || "(empty)"), counts: values.map(([, n]) => n),
+    };
+    const figure = facetFigure(chart);
+    figure.data[0].hovertemplate = "%{y}: %{x:,} samples<extra></extra>";
+    replace(slot, chartBox(figure, slug(`${record.accession}-${select.value}`), topNote(chart)));
   };
-  select.addEventListener("change", draw);
-  draw();
+  select.addEventListener("change", redraw);
+  redraw();
   return [heading, h("div", { class: "chart-controls" }, h("label", { for: "viz-key" }, `Group by ${kind}`), select), slot];
 }
 
+async function postJSON(path, body) {
+  let resp;
+  try {
+    resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, "Network error", "The server could not be reached.");
+  }
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) throw new ApiError(resp.status, data?.title ?? resp.statusText, data?.detail ?? `HTTP ${resp.status}`, data);
+  return data;
+}
+
+/** The finished DE job's result (polled; the job model of api/jobs.py). */
+async function deResult(accession, group, vs, onProgress) {
+  const started = await postJSON("/api/v1/analysis/de", { accession, group, vs });
+  const jobUrl = started.url ?? `/api/v1/jobs/${encodeURIComponent(started.job_id ?? started.job)}`;
+  const deadline = Date.now() + POLL_LIMIT_MS;
+  for (;;) {
+    const job = await getJSON(jobUrl);
+    if (job.state === "done" && job.result) return { job, result: job.result };
+    if (job.state === "failed") {
+      const why = job.errors?.[0]?.detail ?? job.errors?.[0]?.message ?? job.result?.error ?? "the comparison failed";
+      throw new ApiError(422, "The comparison failed", String(why));
+    }
+    if (Date.now() > deadline) throw new ApiError(504, "The comparison is taking too long", "Try again later.");
+    onProgress(job);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+function unavailable(detail) {
+  return h("div", { class: "state stats-unavailable", role: "status" },
+    h("p", { class: "state-title" }, "Statistics not available"),
+    h("p", null, detail));
+}
+
+/** Default comparison: the first key with two groups of 2+ samples; a reference-looking
+ * value (normal, control...) as "vs". */
+export function defaultComparison(groups) {
+  const byKey = new Map();
+  for (const g of groups) {
+    if (g.n < 2) continue;
+    if (!byKey.has(g.key)) byKey.set(g.key, []);
+    byKey.get(g.key).push(g);
+  }
+  for (const values of byKey.values()) {
+    if (values.length < 2) continue;
+    const ref = values.find((g) => REFERENCE.test(g.value)) ?? values[1];
+    const other = values.find((g) => g !== ref);
+    return [`${other.key}:${other.value}`, `${ref.key}:${ref.value}`];
+  }
+  return null;
+}
+
+async function expressionCharts(record) {
+  const acc = record.accession;
+  const heading = h("h3", null, "Differential expression");
+  let info;
+  try {
+    info = await getJSON(`/api/v1/analysis/groups/${encodeURIComponent(acc)}`);
+  } catch (err) {
+    const detail = err?.status === 404 && !String(err.detail ?? "").includes(acc)
+      ? "The statistics service does not answer on this server yet."
+      : `The sample groups of ${acc} could not be read (${err?.detail ?? err?.message ?? err}).`;
+    return [heading, unavailable(detail)];
+  }
+  if (!info.has_values) return [heading, unavailable(`${acc} has no expression values stored, so there is no volcano plot or heatmap.`)];
+  const options = (info.groups ?? []).filter((g) => g.n >= 2);
+  const pick = defaultComparison(options);
+  if (!pick) return [heading, unavailable(`${acc} has no two sample groups of at least 2 samples to compare.`)];
+  const select = (id, value) => {
+    const el = h("select", { id }, options.map((g) => h("option", { value: `${g.key}:${g.value}` }, `${g.key}: ${g.value} (${g.n})`)));
+    el.value = value;
+    return el;
+  };
+  // Ids of their own: the statistics tab's panel (in the page at the same time) has
+  // de-group / de-vs, and a label's `for` must name one element.
+  const group = select("viz-de-group", pick[0]);
+  const vs = select("viz-de-vs", pick[1]);
+  const slot = h("div", { class: "de-charts" });
+  const run = async () => {
+    if (group.value === vs.value) {
+      replace(slot, h("p", { class: "notice" }, "Pick two different groups."));
+      return;
+    }
+    replace(slot, loadingBox("Comparing the groups…"));
+    try {
+      const { job, result } = await deResult(acc, group.value, vs.value, (j) => {
+        const pct = j.progress?.fraction ?? j.progress?.percent;
+        replace(slot, loadingBox(typeof pct === "number" ? `Comparing the groups… ${Math.round(pct <= 1 ? pct * 100 : pct)}%` : "Comparing the groups…"));
+      });
+      const tsv = `/api/v1/analysis/de/${encodeURIComponent(job.id)}.tsv`;
+      replace(slot,
+        chartBox(volcanoFigure(result), slug(`${acc}-volcano`),
+          `${fmt(result.n_probes ?? result.results?.length)} probes; significant: BH-adjusted moderated p < 0.05 and |log2 FC| ≥ 1.${result.log_transformed ? " Values were log2-transformed first." : ""}`),
+        chartBox(heatmapFigure(result), slug(`${acc}-heatmap`), "Rows: z-scored log2 values of each probe across the samples."),
+        h("p", null, h("a", { href: tsv, download: `${acc}-de.tsv`, class: "btn btn-small" }, "Download the full table (TSV)")));
+    } catch (err) {
+      if (err?.status === 404 || err?.status === 405) {
+        replace(slot, unavailable("The statistics service does not answer on this server yet."));
+      } else {
+        replace(slot, errorBox(err, run));
+      }
+    }
+  };
+  const controls = h("div", { class: "chart-controls" },
+    h("label", { for: "viz-de-group" }, "Group"), group, h("label", { for: "viz-de-vs" }, "vs"), vs,
+    h("button", { type: "button", class: "btn btn-small", on: { click: run } }, "Compare"));
+  run();
+  return [heading, controls, slot];
+}
+
 export async function render(container, { record, lastSearch, api }) {
-  const parts = record ? await recordCharts(record, api) : [];
+  const parts = [];
+  if (record) {
+    if (record.record_type === "dataset" || record.record_type === "series") parts.push(...await expressionCharts(record));
+    parts.push(...await groupCharts(record, api));
+  }
   parts.push(...(lastSearch ? searchCharts(lastSearch)
     : [h("h3", null, "The search on screen"), h("p", { class: "muted" }, "Run a search to chart its organisms, experiment types, platforms, release years and sample sizes here.")]));
   replace(container, parts);

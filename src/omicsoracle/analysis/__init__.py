@@ -1,0 +1,1 @@
+"""Analysis of stored data: differential expression, result-set enrichment (issue 6)."""

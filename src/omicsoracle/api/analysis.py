@@ -1,0 +1,205 @@
+"""Statistics over HTTP (issue 6): sample groups, differential-expression jobs, TSV,
+and over-representation of a result set's facets against the corpus.
+
+A comparison runs as a job of the API's job model (its result in
+``GET /api/v1/jobs/{id}``, its stages on the WebSocket). The same request on the same
+data gets the job already computed: the cache maps the inputs (with the dataset
+table's digest) to the job id, so the big result is stored once, in the job store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.responses import Response
+
+from omicsoracle.analysis import comparison
+from omicsoracle.analysis import enrichment as over_represented
+from omicsoracle.analysis.comparison import AnalysisError
+from omicsoracle.api.deps import json_response, runtime
+from omicsoracle.api.errors import problem
+from omicsoracle.api.events import EventHub
+from omicsoracle.api.ratelimit import limit
+from omicsoracle.api.search import Filters, QueryText
+from omicsoracle.cache import Cache
+from omicsoracle.jobs import JobStore
+from omicsoracle.runtime import Runtime
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/analysis", tags=["analysis"])
+
+# A finished comparison is found again for a day (the job store keeps it longer).
+CACHE_TTL_SECONDS = 24 * 3600
+JOB_KIND = "de"
+
+Accession = Annotated[str, Path(min_length=3, max_length=32, pattern=r"^(GDS|GSE)[1-9][0-9]{0,8}$")]
+GroupSpec = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300, pattern=r".+:.+")
+]
+
+
+class DeBody(BaseModel):
+    """Two sample groups of one dataset, each ``key:value`` (a subset or characteristic)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accession: str = Field(min_length=3, max_length=32, pattern=r"^(GDS|GSE)[1-9][0-9]{0,8}$")
+    group: GroupSpec = Field(description='First group, e.g. "disease state:RCC".')
+    vs: GroupSpec = Field(description='Group it is compared with, e.g. "disease state:normal".')
+
+
+class DeRunner:
+    """Runs this process's comparisons one at a time (each uses a core fully)."""
+
+    def __init__(self, rt: Runtime, jobs: JobStore, hub: EventHub) -> None:
+        self.rt = rt
+        self.jobs = jobs
+        self.hub = hub
+        self._gate = asyncio.Semaphore(1)
+        self._tasks: dict[asyncio.Task[None], str] = {}
+
+    def submit(self, job_id: str, body: DeBody) -> None:
+        task = asyncio.create_task(self._run(job_id, body))
+        self._tasks[task] = job_id
+        task.add_done_callback(lambda t: self._tasks.pop(t, None))
+
+    async def _run(self, job_id: str, body: DeBody) -> None:
+        loop = asyncio.get_running_loop()
+
+        def progress(stage: str, done: float) -> None:
+            # Called from the worker thread: the job row is written there, the
+            # WebSocket hub is told on the event loop.
+            self.jobs.progress(job_id, {"stage": stage, "fraction": done})
+            loop.call_soon_threadsafe(self.hub.notify, job_id)
+
+        try:
+            async with self._gate:
+                await to_thread.run_sync(self.jobs.start, job_id)
+                result = await to_thread.run_sync(
+                    lambda: comparison.run(
+                        self.rt.store, body.accession, body.group, body.vs, progress
+                    )
+                )
+                await to_thread.run_sync(self.jobs.finish, job_id, "done", result)
+        except asyncio.CancelledError:
+            await self._fail(job_id, "the server shut down before the comparison finished")
+            raise
+        except AnalysisError as exc:
+            await self._fail(job_id, exc.message)
+            return
+        except Exception as exc:  # the job must end, whatever happened
+            log.exception("comparison job %s failed", job_id)
+            await self._fail(job_id, f"{type(exc).__name__}: {exc}")
+            return
+        self.hub.notify(job_id)
+
+    async def _fail(self, job_id: str, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await to_thread.run_sync(self.jobs.errors, job_id, [{"reason": reason}])
+            await to_thread.run_sync(self.jobs.finish, job_id, "failed", {"error": reason})
+        self.hub.notify(job_id)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _error(exc: AnalysisError) -> Response:
+    titles = {404: "Not Found", 422: "Unprocessable Content"}
+    return problem(exc.status, titles.get(exc.status, "Bad Request"), exc.message)
+
+
+@router.get("/groups/{accession}", summary="Sample groups of a dataset, for a comparison")
+async def groups(request: Request, accession: Accession) -> Response:
+    rt = runtime(request)
+    try:
+        body = await to_thread.run_sync(comparison.groups_summary, rt.store, accession)
+    except AnalysisError as exc:
+        return _error(exc)
+    return json_response(body)
+
+
+@router.post(
+    "/de",
+    summary="Differential expression of two sample groups (returns a job id at once)",
+    status_code=202,
+    dependencies=[Depends(limit("analysis"))],
+)
+async def differential_expression(request: Request, body: DeBody) -> Response:
+    rt = runtime(request)
+    jobs: JobStore = request.app.state.jobs
+    cache: Cache = request.app.state.cache
+    # Checked before a job exists: a bad request is answered at once, not by a failed job.
+    try:
+        record, a, b = await to_thread.run_sync(
+            comparison.resolve, rt.store, body.accession, body.group, body.vs
+        )
+    except AnalysisError as exc:
+        return _error(exc)
+    source = await to_thread.run_sync(rt.store.data_table_hash, record["accession"])
+    key = cache.key(JOB_KIND, record["accession"], source, a.label.lower(), b.label.lower())
+    cached = await cache.get(key)
+    if isinstance(cached, str):
+        job = await to_thread.run_sync(jobs.get, cached)
+        if job is not None and job.state != "failed":
+            return _accepted(job.id, job.state, cached=True)
+    job = await to_thread.run_sync(
+        jobs.create, JOB_KIND, {"accession": record["accession"], "group": a.label, "vs": b.label}
+    )
+    await cache.set(key, job.id, CACHE_TTL_SECONDS)
+    runner: DeRunner = request.app.state.de_runner
+    runner.submit(job.id, body)
+    return _accepted(job.id, job.state, cached=False)
+
+
+def _accepted(job_id: str, state: str, *, cached: bool) -> Response:
+    url = f"/api/v1/jobs/{job_id}"
+    return json_response(
+        {
+            "job_id": job_id,
+            "state": state,
+            "url": url,
+            "tsv": f"/api/v1/analysis/de/{job_id}.tsv",
+            "events": "/api/v1/ws",
+            "cached": cached,
+        },
+        status=202,
+        headers={"location": url},
+    )
+
+
+@router.get("/de/{job_id}.tsv", summary="A finished comparison's top table as TSV")
+async def de_tsv(
+    request: Request,
+    job_id: Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")],
+) -> Response:
+    jobs: JobStore = request.app.state.jobs
+    job = await to_thread.run_sync(jobs.get, job_id)
+    if job is None or job.kind != JOB_KIND:
+        return problem(404, "Not Found", f"no comparison job {job_id}")
+    if job.state != "done" or not job.result:
+        return problem(409, "Conflict", f"job {job_id} is {job.state}, not done")
+    text = await to_thread.run_sync(comparison.to_tsv, job.result)
+    name = f"{job.result['accession']}_de.tsv"
+    return Response(
+        text,
+        media_type="text/tab-separated-values; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/enrichment", summary="Facets over-represented in a result set against the corpus")
+async def enrichment(request: Request, filters: Filters, q: QueryText = "") -> Response:
+    """Organisms, series types and platforms over-represented in the results of a search
+    (hypergeometric test, BH-adjusted over every term)."""
+    rt = runtime(request)
+    body = await to_thread.run_sync(over_represented.for_query, rt, q, filters)
+    return json_response(body)

@@ -1,0 +1,1 @@
+"""Text extraction: entities with spans, normalised sample characteristics (issue 6)."""

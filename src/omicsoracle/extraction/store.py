@@ -1,0 +1,349 @@
+"""Entities and characteristics in the store: the enrichment step and its reads.
+
+The tables (migration 0004) are derived data. :func:`enrich` fills them for the records
+the change log says were written since the last enrichment (after an ingest), or for
+every record (``omicsoracle enrich --all``, e.g. after a vocabulary change). Writes go
+through the store's one writer (``Store.transaction``); reads use its read engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import Connection, bindparam, text
+
+from omicsoracle.extraction import characteristics as chars
+from omicsoracle.extraction import vocabulary
+from omicsoracle.extraction.entities import Entity, extract_record
+from omicsoracle.store import Store
+from omicsoracle.store.records import record_type_of
+from omicsoracle.store.writer import now_iso
+
+# record type -> (table, key column)
+TABLES = {
+    "series": ("series", "accession"),
+    "sample": ("samples", "accession"),
+    "dataset": ("datasets", "accession"),
+    "platform": ("platforms", "accession"),
+    "publication": ("publications", "pmid"),
+}
+BATCH = 1000
+
+
+def _in(sql: str) -> Any:
+    return text(sql).bindparams(bindparam("keys", expanding=True))
+
+
+def _read(store: Store) -> Any:
+    return cast(Any, store).read_engine
+
+
+@dataclass
+class EnrichReport:
+    records: dict[str, int] = field(default_factory=dict)
+    entities: int = 0
+    characteristics: int = 0
+    seconds: float = 0.0
+    last_change: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records": dict(self.records),
+            "entities": self.entities,
+            "characteristics": self.characteristics,
+            "seconds": round(self.seconds, 2),
+            "last_change": self.last_change,
+        }
+
+
+# --- vocabulary from the corpus -----------------------------------------------------------
+
+_VOCABS: dict[str, vocabulary.Vocabulary] = {}
+
+
+def corpus_values(conn: Connection) -> list[tuple[str, str]]:
+    """(entity type, value) of the stored tissue / cell type / cell line characteristics."""
+    rows = conn.execute(
+        _in("SELECT DISTINCT key, value FROM sample_characteristics WHERE key IN :keys"),
+        {"keys": sorted(chars.VOCABULARY_KEYS)},
+    )
+    return sorted((chars.VOCABULARY_KEYS[k], v) for k, v in rows)
+
+
+def vocabulary_for(store: Store) -> tuple[vocabulary.Vocabulary, str]:
+    """The vocabulary with this corpus' characteristics values, and its fingerprint."""
+    with _read(store).connect() as conn:
+        values = corpus_values(conn)
+    digest = hashlib.sha256(orjson.dumps(values)).hexdigest()[:16]
+    if digest not in _VOCABS:
+        _VOCABS.clear()  # one corpus per process in practice; do not grow
+        _VOCABS[digest] = vocabulary.build(values)
+    return _VOCABS[digest], digest
+
+
+# --- the enrichment step ------------------------------------------------------------------
+
+
+def _state(conn: Connection) -> int:
+    row = conn.execute(
+        text("SELECT change_id FROM enrichment_state WHERE name = 'entities'")
+    ).first()
+    return int(row[0]) if row else 0
+
+
+def _pending(store: Store, full: bool) -> tuple[dict[str, set[str]], set[tuple[str, str]], int]:
+    """(keys to extract per record type, deleted (type, key) pairs, last change id)."""
+    todo: dict[str, set[str]] = {t: set() for t in TABLES}
+    deleted: set[tuple[str, str]] = set()
+    with _read(store).connect() as conn:
+        last = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM changes")).scalar_one())
+        if full:
+            for record_type, (table, key) in TABLES.items():
+                todo[record_type].update(
+                    k for (k,) in conn.execute(text(f"SELECT {key} FROM {table}"))
+                )
+            return todo, deleted, last
+        after = _state(conn)
+    for change in _changes(store, after):
+        record_type, key, op = change
+        if record_type not in todo:
+            continue
+        if op == "delete":
+            deleted.add((record_type, key))
+            todo[record_type].discard(key)
+        else:
+            todo[record_type].add(key)
+            deleted.discard((record_type, key))
+    return todo, deleted, last
+
+
+def _changes(store: Store, after: int) -> Iterator[tuple[str, str, str]]:
+    while True:
+        batch = store.changes_since(after, 10_000)
+        if not batch:
+            return
+        for c in batch:
+            yield c.record_type, c.accession, c.op
+        after = batch[-1].id
+
+
+def _docs(store: Store, record_type: str, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    table, key = TABLES[record_type]
+    with _read(store).connect() as conn:
+        rows = conn.execute(
+            _in(f"SELECT {key}, doc FROM {table} WHERE {key} IN :keys"), {"keys": list(keys)}
+        )
+        return [(k, orjson.loads(doc)) for k, doc in rows]
+
+
+def _write_characteristics(store: Store, docs: list[tuple[str, dict[str, Any]]]) -> int:
+    rows = [
+        {"sample": key, "seq": i, "key": c.key, "value": c.value, "raw": c.raw}
+        for key, doc in docs
+        for i, c in enumerate(chars.normalize(key, doc.get("characteristics") or ()))
+    ]
+    with store.transaction(None) as session:
+        conn = cast(Any, session).conn
+        conn.execute(_in("DELETE FROM sample_characteristics WHERE sample IN :keys"),
+                     {"keys": [k for k, _ in docs]})  # fmt: skip
+        if rows:
+            conn.execute(
+                text(
+                    "INSERT INTO sample_characteristics (sample, seq, key, value, raw) "
+                    "VALUES (:sample, :seq, :key, :value, :raw)"
+                ),
+                rows,
+            )
+    return len(rows)
+
+
+def _entity_rows(record_type: str, key: str, found: list[Entity]) -> list[dict[str, Any]]:
+    return [
+        {"record_id": key, "seq": i, "record_type": record_type, "type": e.type, "text": e.text,
+         "normalized": e.normalized, "field": e.field, "span_start": e.start, "span_end": e.end,
+         "source": e.source, "context": e.context}
+        for i, e in enumerate(found)
+    ]  # fmt: skip
+
+
+def _write_entities(store: Store, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    with store.transaction(None) as session:
+        conn = cast(Any, session).conn
+        conn.execute(_in("DELETE FROM entities WHERE record_id IN :keys"), {"keys": list(keys)})
+        if rows:
+            conn.execute(
+                text(
+                    "INSERT INTO entities (record_id, seq, record_type, type, text, normalized, "
+                    "field, span_start, span_end, source, context) VALUES (:record_id, :seq, "
+                    ":record_type, :type, :text, :normalized, :field, :span_start, :span_end, "
+                    ":source, :context)"
+                ),
+                rows,
+            )
+
+
+def enrich(
+    store: Store, *, full: bool = False, progress: Callable[[int], None] | None = None
+) -> EnrichReport:
+    """Extract entities (and normalise characteristics) of the records changed since the
+    last enrichment, or of every record when ``full``; returns what was done."""
+    import time
+
+    started = time.perf_counter()
+    report = EnrichReport()
+    todo, deleted, last = _pending(store, full)
+    if not full and not deleted and not any(todo.values()):
+        # Nothing written since the last run (`make run`'s ingest --skip-seen): building
+        # the vocabulary alone would cost seconds.
+        report.last_change = last
+        report.seconds = time.perf_counter() - started
+        return report
+    # Characteristics first: their tissue / cell type / cell line values join the vocabulary.
+    samples = sorted(todo["sample"])
+    for start in range(0, len(samples), BATCH):
+        report.characteristics += _write_characteristics(
+            store, _docs(store, "sample", samples[start : start + BATCH])
+        )
+    vocab, fingerprint = vocabulary_for(store)
+    for record_type, keys_set in todo.items():
+        keys = sorted(keys_set)
+        for start in range(0, len(keys), BATCH):
+            chunk = keys[start : start + BATCH]
+            rows: list[dict[str, Any]] = []
+            for key, doc in _docs(store, record_type, chunk):
+                found = extract_record(record_type, doc, vocab)
+                rows.extend(_entity_rows(record_type, key, found))
+            _write_entities(store, chunk, rows)
+            report.entities += len(rows)
+            report.records[record_type] = report.records.get(record_type, 0) + len(chunk)
+            if progress:
+                progress(len(chunk))
+    gone = [k for _, k in deleted]
+    if gone:
+        _write_entities(store, gone, [])
+        _write_characteristics(store, [(k, {}) for t, k in deleted if t == "sample"])
+    with store.transaction(None) as session:
+        conn = cast(Any, session).conn
+        conn.execute(text("DELETE FROM enrichment_state WHERE name = 'entities'"))
+        conn.execute(
+            text(
+                "INSERT INTO enrichment_state (name, change_id, vocabulary, at) "
+                "VALUES ('entities', :c, :v, :t)"
+            ),
+            {"c": last, "v": fingerprint, "t": now_iso()},
+        )
+    report.last_change = last
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def _stored_entities(conn: Connection, key: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        text(
+            "SELECT type, text, normalized, field, span_start, span_end, source, context "
+            "FROM entities WHERE record_id = :k ORDER BY seq"
+        ),
+        {"k": key},
+    )
+    out = []
+    for r in rows:
+        item = {"type": r[0], "text": r[1], "normalized": r[2], "field": r[3], "start": r[4],
+                "end": r[5], "source": r[6]}  # fmt: skip
+        if r[7] is not None:
+            item["context"] = r[7]
+        out.append(item)
+    return out
+
+
+def _characteristics(conn: Connection, record_type: str, key: str) -> list[dict[str, str]]:
+    if record_type == "dataset":
+        rows = conn.execute(
+            text(
+                "SELECT type, description, samples FROM dataset_subsets WHERE dataset = :k ORDER BY subset_id"
+            ),
+            {"k": key},
+        )
+        out = []
+        for type_, description, samples in rows:
+            norm_key, unit = chars.normalize_key(type_)
+            value = chars.normalize_value(norm_key, description, unit)
+            for sample in orjson.loads(samples):
+                out.append(
+                    {
+                        "sample": sample,
+                        "key": norm_key,
+                        "value": value,
+                        "raw": f"{type_}: {description}",
+                    }
+                )
+        return out
+    if record_type == "series":
+        sql = ("SELECT c.sample, c.key, c.value, c.raw FROM series_samples l JOIN sample_characteristics c "
+               "ON c.sample = l.sample WHERE l.series = :k ORDER BY length(c.sample), c.sample, c.seq")  # fmt: skip
+    elif record_type == "sample":
+        sql = "SELECT sample, key, value, raw FROM sample_characteristics WHERE sample = :k ORDER BY seq"
+    else:
+        return []
+    return [
+        {"sample": s, "key": k, "value": v, "raw": r}
+        for s, k, v, r in conn.execute(text(sql), {"k": key})
+    ]
+
+
+def entities_of(store: Store, identifier: str) -> dict[str, Any] | None:
+    """The API/CLI view of one record: entities with spans and its characteristics.
+
+    A record stored but not enriched yet is extracted on the fly (not stored), so the
+    answer never depends on whether ``enrich`` ran. Raises ValueError when malformed.
+    """
+    kind = record_type_of(identifier)
+    if kind is None:
+        raise ValueError(f"{identifier!r} is not a GEO accession or PubMed ID")
+    record_type, key = kind
+    table, key_col = TABLES[record_type]
+    with _read(store).connect() as conn:
+        row = conn.execute(
+            text(f"SELECT doc FROM {table} WHERE {key_col} = :k"), {"k": key}
+        ).first()
+        if row is None:
+            return None
+        found = _stored_entities(conn, key)
+        characteristics = _characteristics(conn, record_type, key)
+    if not found:
+        vocab, _ = vocabulary_for(store)
+        found = [e.as_dict() for e in extract_record(record_type, orjson.loads(row[0]), vocab)]
+    if record_type in ("sample", "series") and not characteristics:
+        characteristics = _live_characteristics(store, record_type, key, row[0])
+    return {
+        "id": key,
+        "record_type": record_type,
+        "entities": found,
+        "characteristics": characteristics,
+    }
+
+
+def _live_characteristics(
+    store: Store, record_type: str, key: str, doc: str
+) -> list[dict[str, str]]:
+    """Characteristics normalised from the sample documents (records not enriched yet)."""
+    if record_type == "sample":
+        pairs = [(key, orjson.loads(doc).get("characteristics") or ())]
+    else:
+        with _read(store).connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT s.accession, s.doc FROM series_samples l JOIN samples s "
+                    "ON s.accession = l.sample WHERE l.series = :k "
+                    "ORDER BY length(s.accession), s.accession"
+                ),
+                {"k": key},
+            )
+            pairs = [(acc, orjson.loads(d).get("characteristics") or ()) for acc, d in rows]
+    return [c.as_dict() for sample, found in pairs for c in chars.normalize(sample, found)]

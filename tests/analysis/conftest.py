@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from de_data import GDS507, GPL97
 
 from omicsoracle.config import Settings
 from omicsoracle.ingest import ingest_paths
 from omicsoracle.runtime import Runtime
-
-REPO = Path(__file__).resolve().parents[2]
-GDS507 = REPO / "data" / "demo" / "GDS507.soft.gz"
-GPL97 = REPO / "data" / "demo" / "GPL97.annot.gz"
 
 
 @pytest.fixture(scope="session")

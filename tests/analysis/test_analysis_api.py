@@ -105,7 +105,8 @@ def test_dataset_without_values(
 ) -> None:
     # GDS507's record with its table gone: the request is refused, not failed later.
     settings = Settings(data_dir=tmp_path_factory.mktemp("novalues") / "var")
-    from conftest import GDS507
+    from de_data import GDS507
+
     from omicsoracle.ingest import ingest_paths
     from omicsoracle.store import open_store
 

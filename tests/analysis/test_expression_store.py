@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 
 import numpy as np
+from de_data import GDS507, GPL97
 
-from conftest import GDS507, GPL97
 from omicsoracle.analysis.expression import dataset_groups, find_group, gene_symbols, load_matrix
 from omicsoracle.ingest import ingest_paths
 from omicsoracle.store import Store

@@ -14,6 +14,7 @@ import contextvars
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, TypeVar
@@ -32,7 +33,7 @@ POLL_SECONDS: Final = 0.5
 T = TypeVar("T")
 
 
-class Agent:
+class Agent(ABC):
     """One step of the ask pipeline. Subclasses set ``name`` and implement ``process``."""
 
     name: ClassVar[str]
@@ -41,12 +42,13 @@ class Agent:
     def messages(self) -> AgentMessages:
         return MESSAGES[self.name]
 
+    @abstractmethod
     def process(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The result for one request (runs in a worker thread; may raise)."""
-        raise NotImplementedError
 
     def warm_up(self) -> None:
         """Load what the first request would otherwise wait for (runs in a thread)."""
+        return  # optional: most agents have nothing to load
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ table's digest) to the job id, so the big result is stored once, in the job stor
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Annotated
 
@@ -25,6 +24,7 @@ from omicsoracle.analysis.comparison import AnalysisError
 from omicsoracle.api.deps import json_response, runtime
 from omicsoracle.api.errors import problem
 from omicsoracle.api.events import EventHub
+from omicsoracle.api.job_tasks import JobTasks
 from omicsoracle.api.ratelimit import limit
 from omicsoracle.api.search import Filters, QueryText
 from omicsoracle.cache import Cache
@@ -54,20 +54,16 @@ class DeBody(BaseModel):
     vs: GroupSpec = Field(description='Group it is compared with, e.g. "disease state:normal".')
 
 
-class DeRunner:
+class DeRunner(JobTasks):
     """Runs this process's comparisons one at a time (each uses a core fully)."""
 
     def __init__(self, rt: Runtime, jobs: JobStore, hub: EventHub) -> None:
+        super().__init__(jobs, hub)
         self.rt = rt
-        self.jobs = jobs
-        self.hub = hub
         self._gate = asyncio.Semaphore(1)
-        self._tasks: dict[asyncio.Task[None], str] = {}
 
     def submit(self, job_id: str, body: DeBody) -> None:
-        task = asyncio.create_task(self._run(job_id, body))
-        self._tasks[task] = job_id
-        task.add_done_callback(lambda t: self._tasks.pop(t, None))
+        self._start(job_id, self._run(job_id, body))
 
     async def _run(self, job_id: str, body: DeBody) -> None:
         loop = asyncio.get_running_loop()
@@ -98,18 +94,6 @@ class DeRunner:
             await self._fail(job_id, f"{type(exc).__name__}: {exc}")
             return
         self.hub.notify(job_id)
-
-    async def _fail(self, job_id: str, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await to_thread.run_sync(self.jobs.errors, job_id, [{"reason": reason}])
-            await to_thread.run_sync(self.jobs.finish, job_id, "failed", {"error": reason})
-        self.hub.notify(job_id)
-
-    async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _error(exc: AnalysisError) -> Response:

@@ -8,7 +8,6 @@ node, since jobs live in the shared database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from starlette.responses import Response
 from omicsoracle.agents.pipeline import Pipeline
 from omicsoracle.api.deps import json_response
 from omicsoracle.api.events import EventHub
+from omicsoracle.api.job_tasks import JobTasks
 from omicsoracle.api.ratelimit import limit
 from omicsoracle.jobs import JobStore
 from omicsoracle.search.base import MAX_LIMIT
@@ -42,22 +42,18 @@ class AskBody(BaseModel):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Results to list.")
 
 
-class AskRunner:
+class AskRunner(JobTasks):
     """Runs the pipelines of this process's ask jobs and records them in the job store.
 
     On shutdown no ask job is left running: unfinished ones are cancelled and failed.
     """
 
     def __init__(self, pipeline: Pipeline, jobs: JobStore, hub: EventHub) -> None:
+        super().__init__(jobs, hub)
         self.pipeline = pipeline
-        self.jobs = jobs
-        self.hub = hub
-        self._tasks: dict[asyncio.Task[None], str] = {}
 
     def submit(self, job_id: str, question: str, limit: int) -> None:
-        task = asyncio.create_task(self._run(job_id, question, limit))
-        self._tasks[task] = job_id
-        task.add_done_callback(lambda t: self._tasks.pop(t, None))
+        self._start(job_id, self._run(job_id, question, limit))
 
     async def _run(self, job_id: str, question: str, limit: int) -> None:
         try:
@@ -83,18 +79,6 @@ class AskRunner:
     async def _progress(self, job_id: str, body: dict[str, Any]) -> None:
         await to_thread.run_sync(self.jobs.progress, job_id, body)
         self.hub.notify(job_id)
-
-    async def _fail(self, job_id: str, reason: str) -> None:
-        with contextlib.suppress(Exception):
-            await to_thread.run_sync(self.jobs.errors, job_id, [{"reason": reason}])
-            await to_thread.run_sync(self.jobs.finish, job_id, "failed", {"error": reason})
-        self.hub.notify(job_id)
-
-    async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @router.post(

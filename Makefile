@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/omicsoracle bench api
 	$(BIN)/omicsoracle bench bus
 	$(BIN)/python -m bench.extraction_eval
+	$(BIN)/python -m bench.annotation_bench
 	$(BIN)/omicsoracle bench de
 
 # Capacity (wrk) and realism (Locust) runs on the 10x corpus, SQLite + L1 cache, then

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from omicsoracle.config import Settings
+from omicsoracle.extraction.store import enrich
 from omicsoracle.ingest import ingest_paths
 from omicsoracle.runtime import Runtime
 
@@ -19,5 +20,8 @@ def load_demo(data_dir: Path) -> Settings:
         results = ingest_paths(rt.store, DEMO_PATHS)
         bad = [str(p) for r in results for p in r.problems]
         assert not bad, bad
+        # As `make run` (omicsoracle ingest) does: the enrichment step, then the index,
+        # so entity and characteristic facets are there.
+        enrich(rt.store)
         rt.catch_up()
     return settings

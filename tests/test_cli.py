@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from omicsoracle.cli import app
 from omicsoracle.config import Settings
+from omicsoracle.search.base import FACET_NAMES
 
 DATA = Path(__file__).parent / "data"
 runner = CliRunner()
@@ -38,7 +39,7 @@ def test_search_json_shape(demo_settings: Settings) -> None:
     assert "neuroblastoma" in (first["title"] + first["snippet"]["text"]).lower()
     for start, end in first["snippet"]["highlights"]:
         assert 0 <= start < end <= len(first["snippet"]["text"])
-    assert set(body["facets"]) == {"organism", "type", "platform", "year", "samples"}
+    assert set(body["facets"]) == set(FACET_NAMES)
     assert sum(f["count"] for f in body["facets"]["samples"]) == body["total"]
     scores = [r["score"] for r in body["results"]]
     assert scores == sorted(scores, reverse=True)

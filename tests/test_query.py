@@ -134,3 +134,14 @@ def test_natural_filters_merge_with_explicit_ones() -> None:
 
 def test_stop_words_do_not_break_id_lookup() -> None:
     assert parse_query("GSE1234 and GSE5678").ids == ("GSE1234", "GSE5678")
+
+
+def test_quoted_annotation_values_keep_their_commas() -> None:
+    """Ontology labels have commas; a quoted annotation value is one value."""
+    f = parse_query('cell_type:"B cell, CD19-positive" tissue:liver,brain').filters
+    assert f.cell_type == ("B cell, CD19-positive",)
+    assert f.tissue == ("liver", "brain")
+    assert parse_query('organism:"human, mouse"').filters.organism == (
+        "Homo sapiens",
+        "Mus musculus",
+    )

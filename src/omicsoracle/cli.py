@@ -122,9 +122,17 @@ def ingest(
                 batch_size=settings.ingest_batch_size,
                 skip_seen=skip_seen,
             )
+        # The enrichment step (issue 6): entities of what this ingest wrote. Before the
+        # index catch-up, so the new series are indexed with their facets in one pass.
+        enriched = None
+        if any(r.ok for r in results):
+            try:
+                enriched = _enrich(rt, full=False)
+            except Exception as exc:  # the ingest stands; the index must still catch up
+                err.print(
+                    f"[red]enrichment failed[/red]: {escape(str(exc))} (rerun `omicsoracle enrich`)"
+                )
         fed = CatchUp() if no_index else rt.catch_up()
-        # The enrichment step (issue 6): entities of what this ingest wrote.
-        enriched = _enrich(rt, full=False) if any(r.ok for r in results) else None
     if as_json:
         _print_json({"files": [r.as_dict() for r in results], "indexed": fed.documents})
     else:
@@ -181,6 +189,14 @@ def search(
     year_from: Annotated[int | None, typer.Option()] = None,
     year_to: Annotated[int | None, typer.Option()] = None,
     raw_data: Annotated[list[str] | None, typer.Option(help="CEL, FASTQ, ...")] = None,
+    disease: Annotated[list[str] | None, typer.Option(help="extracted disease")] = None,
+    tissue: Annotated[list[str] | None, typer.Option(help="extracted tissue")] = None,
+    cell_type: Annotated[list[str] | None, typer.Option(help="extracted cell type")] = None,
+    cell_line: Annotated[list[str] | None, typer.Option(help="extracted cell line")] = None,
+    gene: Annotated[list[str] | None, typer.Option(help="gene symbol")] = None,
+    characteristic: Annotated[
+        list[str] | None, typer.Option(help="sample characteristic 'key: value' or a key")
+    ] = None,
     sort: Annotated[str, typer.Option(help="relevance | date | samples")] = "relevance",
     literal: Annotated[
         bool, typer.Option("--literal", help="Words as typed: no synonyms or filters from words")
@@ -207,6 +223,12 @@ def search(
             year_from=year_from,
             year_to=year_to,
             raw_data=raw_data,
+            disease=disease,
+            tissue=tissue,
+            cell_type=cell_type,
+            cell_line=cell_line,
+            gene=gene,
+            characteristic=characteristic,
         ),
     )
     with Runtime.open(_settings()) as rt:
@@ -398,7 +420,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def _enrich(rt: Runtime, *, full: bool) -> dict[str, Any]:
     from omicsoracle.extraction.store import enrich as run_enrich
 
-    return run_enrich(rt.store, full=full).as_dict()
+    return run_enrich(rt.store, full=full, upgrade=True).as_dict()
 
 
 @app.command()
@@ -411,6 +433,9 @@ def enrich(
     """Extract entities and normalise sample characteristics (after ingest, or all again)."""
     with Runtime.open(_settings(), catch_up_index=False) as rt:
         report = _enrich(rt, full=full)
+        # The series whose facets changed are in the change log: index them now
+        # (a running server's indexer would also pick them up on its next tick).
+        report["indexed"] = rt.catch_up().documents
     if as_json:
         _print_json(report)
         return
@@ -663,7 +688,10 @@ def analyze_de(
         f"(n={len(g['group']['samples'])}) vs {escape(g['vs']['label'])} "
         f"(n={len(g['vs']['samples'])}), {result['n_probes']} probes, "
         f"log2 {'applied' if result['log_transformed'] else 'not needed'}"
+        f" ({result['log_scale']['decided_by']})"
     )
+    if result["values_from"] != result["accession"]:
+        out.print(f"values from {result['values_from']} (the series has none of its own)")
 
     def num(x: float | None, spec: str) -> str:
         return "NA" if x is None else format(x, spec)  # a probe without enough values

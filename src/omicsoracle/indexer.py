@@ -15,7 +15,10 @@ from omicsoracle.memory import release_free_memory
 from omicsoracle.search.base import SearchIndex
 from omicsoracle.store import Store
 
-CHANGE_BATCH = 5000
+# Changes read per window: every series a window touches is indexed once, however many
+# of its records changed (an ingest writes a series, then its samples, then the
+# enrichment's annotation change: three log rows, one document). Keys only, so large.
+CHANGE_BATCH = 100_000
 DOC_BATCH = 2000
 
 
@@ -37,19 +40,22 @@ def catch_up(
             return result
         series, last = store.affected_series(changes)
         keys = sorted(series)
-        # Documents for a window of changes go in one commit with its last id, so
-        # the applied id never runs ahead of what the index holds.
-        docs = []
-        for start in range(0, len(keys), DOC_BATCH):
-            docs.extend(store.search_docs(keys[start : start + DOC_BATCH]))
-        present = {d.accession for d in docs}
-        index.apply(docs, [k for k in keys if k not in present], last)
-        release_free_memory()
+        # Documents go in commits of DOC_BATCH; only the window's last commit records
+        # its last change id, so the applied id never runs ahead of what the index
+        # holds (a crash mid-window replays the window: upserts are idempotent).
+        for start in range(0, max(len(keys), 1), DOC_BATCH):
+            chunk = keys[start : start + DOC_BATCH]
+            docs = store.search_docs(chunk)
+            present = {d.accession for d in docs}
+            final = start + DOC_BATCH >= len(keys)
+            applied = last if final else result.applied_change_id
+            index.apply(docs, [k for k in chunk if k not in present], applied)
+            release_free_memory()
+            result.documents += len(docs)
+            if progress is not None:
+                progress(len(docs))
         result.changes += len(changes)
-        result.documents += len(docs)
         result.applied_change_id = last
-        if progress is not None:
-            progress(len(docs))
 
 
 def reindex(

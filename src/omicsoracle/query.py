@@ -11,7 +11,9 @@ Syntax (what a GEO user types)::
 * ``-word``, ``-"phrase"`` and ``NOT word`` exclude; ``AND``/``OR`` (capitals) and
   parentheses are ignored rather than rejected: Boolean logic is not supported, and
   treating them as words would silently demand the word "or";
-* ``key:value`` filters (keys below); comma-separated values are OR-ed; a filter
+* ``key:value`` filters (keys below; ``disease:``, ``tissue:``, ``cell_type:``,
+  ``cell_line:``, ``gene:`` and ``characteristic:"tissue: liver"`` filter on what the
+  enrichment step extracted); comma-separated values are OR-ed; a filter
   with an unusable value is dropped and reported in ``ignored``;
 * sample-count and year filters written in English ("at least 20 samples", "since
   2015", "2010-2014"; see ``search.natural``) are filters too: their words are consumed
@@ -27,10 +29,11 @@ high throughput sequencing").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from omicsoracle.model import ACCESSION_RE, PMID_RE
-from omicsoracle.search.base import SearchFilters
+from omicsoracle.search.base import ANNOTATION_FACETS, LIST_FILTERS, SearchFilters
 from omicsoracle.search.natural import find_filters, normalize
 from omicsoracle.search.stopwords import is_stopword_text
 from omicsoracle.search.synonyms import canonical_organism, types_for
@@ -45,6 +48,9 @@ FILTER_KEYS = {
     "samples": "samples", "sample_count": "samples", "n_samples": "samples",
     "year": "year", "date": "year",
     "raw": "raw_data", "raw_data": "raw_data", "format": "raw_data", "supp": "raw_data",
+    "disease": "disease", "tissue": "tissue", "cell_type": "cell_type", "celltype": "cell_type",
+    "cell_line": "cell_line", "cellline": "cell_line", "gene": "gene",
+    "characteristic": "characteristic", "char": "characteristic",
 }  # fmt: skip
 
 _NUMBER = r"(\d{1,9})"
@@ -167,18 +173,17 @@ def _tighten(old: int | None, new: int | None, *, lower: bool) -> int | None:
 
 class _FilterBuilder:
     def __init__(self) -> None:
-        self.values: dict[str, list[str]] = {
-            "organism": [],
-            "type": [],
-            "platform": [],
-            "raw_data": [],
-        }
+        self.values: dict[str, list[str]] = {key: [] for key in LIST_FILTERS}
         self.bounds: dict[str, int | None] = dict.fromkeys(
             ("min_samples", "max_samples", "year_from", "year_to")
         )
         self.ignored: list[str] = []
 
     def add(self, raw: str, key: str, value: str) -> None:
+        # A quoted annotation value is one value, commas included (MONDO and CL labels
+        # have them: cell_type:"B cell, CD19-positive"); otherwise commas separate OR-ed
+        # values (organism:"human, mouse").
+        quoted = value.strip().startswith('"') and key in ANNOTATION_FACETS
         value = value.strip().strip('"').strip()
         if not value:
             self.ignored.append(raw)
@@ -190,7 +195,7 @@ class _FilterBuilder:
                 return
             self.add_bounds(key, *bounds)
             return
-        for part in _LIST_SPLIT_RE.split(value):
+        for part in [value] if quoted else _LIST_SPLIT_RE.split(value):
             part = " ".join(part.split())
             if not part:
                 continue
@@ -198,8 +203,10 @@ class _FilterBuilder:
                 self.values[key].append(canonical_organism(part))
             elif key == "type":
                 self.values[key].extend(types_for(part))
-            else:  # platform / raw data: accession-like codes, upper case
+            elif key in ("platform", "raw_data"):  # accession-like codes, upper case
                 self.values[key].append(part.upper())
+            else:  # annotation facets: matched case-insensitively by the index
+                self.values[key].append(part)
 
     def add_bounds(self, key: str, lo: int | None, hi: int | None) -> None:
         """AND an inclusive range on ``samples`` or ``year`` with what is already set."""
@@ -213,10 +220,13 @@ class _FilterBuilder:
         def uniq(key: str) -> tuple[str, ...]:
             return tuple(dict.fromkeys(self.values[key]))
 
-        return SearchFilters(
-            organism=uniq("organism"), type=uniq("type"), platform=uniq("platform"),
-            raw_data=uniq("raw_data"), **self.bounds,
+        b = self.bounds
+        bounded = SearchFilters(
+            min_samples=b["min_samples"], max_samples=b["max_samples"],
+            year_from=b["year_from"], year_to=b["year_to"],
         )  # fmt: skip
+        lists: dict[str, Any] = {key: uniq(key) for key in LIST_FILTERS}
+        return replace(bounded, **lists)
 
 
 def _as_id(token: str) -> str | None:

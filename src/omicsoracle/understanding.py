@@ -40,6 +40,7 @@ from typing import Any
 
 from omicsoracle.query import ParsedQuery, parse_query
 from omicsoracle.search.analysis import stem_words, words
+from omicsoracle.search.base import ANNOTATION_FACETS
 from omicsoracle.search.stopwords import STOPWORDS
 from omicsoracle.search.synonyms import MAX_KEY_LEN, Entry, lexicon
 
@@ -107,6 +108,9 @@ class Understanding:
         parts += typed_types + [t for t in f.type if t not in from_word_types]
         parts += [f"platform {p}" for p in f.platform]
         parts += [f"raw data {r}" for r in f.raw_data]
+        for name in ANNOTATION_FACETS:
+            label = name.replace("_", " ")
+            parts += [f"{label} {v}" for v in getattr(f, name)]
         parts += _bounds_words("samples", f.min_samples, f.max_samples)
         parts += _bounds_words("year", f.year_from, f.year_to)
         return " · ".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -145,3 +146,104 @@ def test_groups_of_a_series_from_characteristics(demo_settings: Settings) -> Non
             "/api/v1/analysis/de", json={"accession": "GSE100007", "group": "a:b", "vs": "c:d"}
         )
         assert bad.status_code == 422, bad.text
+
+
+def _finished_job(client: TestClient) -> str:
+    started = client.post("/api/v1/analysis/de", json=RCC).json()
+    assert wait_for_job(client, started["job_id"])["state"] == "done"
+    return str(started["job_id"])
+
+
+def test_top_table_page_and_volcano_columns(gds_client: TestClient) -> None:
+    job_id = _finished_job(gds_client)
+    full = gds_client.get(f"/api/v1/jobs/{job_id}").json()["result"]["results"]
+
+    r = gds_client.get(f"/api/v1/analysis/de/{job_id}", params={"limit": 25, "offset": 50})
+    assert r.status_code == 200
+    page = r.json()
+    assert page["state"] == "done"
+    assert (page["total"], page["offset"], page["limit"]) == (22645, 50, 25)
+    assert page["results"] == full[50:75]  # sorted by mod_p_adj, as stored
+    assert page["results"][0]["mod_p_adj"] <= page["results"][-1]["mod_p_adj"]
+    assert page["groups"]["group"]["label"] == "disease state:RCC"
+    assert len(page["heatmap"]["probes"]) == 50
+    assert page["log_scale"] == {
+        "transformed": True,
+        "decided_by": "quantiles",
+        "value_type": "count",
+    }
+    sig = [x for x in full if x["mod_p_adj"] is not None and x["mod_p_adj"] < 0.05]
+    assert page["significant"]["n"] == len(sig)
+    assert page["significant"]["up"] == sum(1 for x in sig if x["log2fc"] > 0)
+    assert len(r.content) < 100_000  # the whole result is several MB
+
+    default = gds_client.get(f"/api/v1/analysis/de/{job_id}").json()
+    assert len(default["results"]) == 100
+    assert default["results"][0]["gene"] == "KCNJ10"
+    past_end = gds_client.get(f"/api/v1/analysis/de/{job_id}", params={"offset": 22640}).json()
+    assert len(past_end["results"]) == 5
+
+    by_fc = gds_client.get(
+        f"/api/v1/analysis/de/{job_id}",
+        params={"sort": "log2fc", "descending": "true", "limit": 10},
+    ).json()["results"]
+    biggest = sorted((abs(x["log2fc"]) for x in full if x["log2fc"] is not None), reverse=True)
+    assert [abs(x["log2fc"]) for x in by_fc] == biggest[:10]
+
+    v = gds_client.get(f"/api/v1/analysis/de/{job_id}/volcano")
+    assert v.status_code == 200
+    cols = v.json()
+    drawn = [x for x in full if x["log2fc"] is not None and x["mod_p_adj"] is not None]
+    assert len(cols["probe"]) == len(cols["gene"]) == len(cols["log2fc"]) == len(drawn)
+    assert len(cols["neg_log10_p_adj"]) == len(drawn)
+    assert cols["probe"][0] == drawn[0]["probe"]
+    assert cols["log2fc"][0] == pytest.approx(drawn[0]["log2fc"], abs=1e-4)
+    assert cols["neg_log10_p_adj"][0] == pytest.approx(-math.log10(drawn[0]["mod_p_adj"]), abs=1e-3)
+    whole = gds_client.get(f"/api/v1/jobs/{job_id}")
+    assert len(v.content) * 3 < len(whole.content)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "ten"},
+        {"offset": -1},
+        {"offset": 10_000_001},
+        {"sort": "title"},
+    ],
+)
+def test_bad_page_parameters(gds_client: TestClient, params: dict[str, object]) -> None:
+    job_id = _finished_job(gds_client)
+    r = gds_client.get(f"/api/v1/analysis/de/{job_id}", params=params)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_page_of_unknown_and_unfinished_jobs(gds_client: TestClient) -> None:
+    assert gds_client.get(f"/api/v1/analysis/de/{'0' * 32}").status_code == 404
+    assert gds_client.get(f"/api/v1/analysis/de/{'0' * 32}/volcano").status_code == 404
+    assert gds_client.get("/api/v1/analysis/de/not-a-job").status_code == 422
+
+
+def test_series_answered_from_its_dataset(gds_client: TestClient) -> None:
+    # GSE781 is not stored; GDS507, stored, names it as its reference series.
+    r = gds_client.get("/api/v1/analysis/groups/GSE781")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["accession"], body["values_from"], body["record_stored"]) == (
+        "GSE781",
+        "GDS507",
+        False,
+    )
+    started = gds_client.post("/api/v1/analysis/de", json={**RCC, "accession": "GSE781"})
+    assert started.status_code == 202, started.text
+    job = wait_for_job(gds_client, started.json()["job_id"])
+    assert job["state"] == "done", job
+    assert job["params"]["values_from"] == "GDS507"
+    page = gds_client.get(started.json()["table"], params={"limit": 1}).json()
+    assert (page["accession"], page["values_from"]) == ("GSE781", "GDS507")
+    missing = gds_client.get("/api/v1/analysis/groups/GSE999999")
+    assert missing.status_code == 404
+    assert "no dataset or series GSE999999" in missing.json()["detail"]

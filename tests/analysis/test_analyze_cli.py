@@ -57,3 +57,22 @@ def test_errors(gds_settings: Settings) -> None:
     small = runner.invoke(app, [*ARGS[:5], "--vs", "individual:011"], env=_env(gds_settings))
     assert small.exit_code == 2
     assert "2 are needed" in small.stderr
+
+
+def test_series_values_from_its_dataset(gds_settings: Settings) -> None:
+    # GSE781 is not stored; GDS507 (stored) names it as its reference series.
+    args = [
+        "analyze",
+        "de",
+        "GSE781",
+        "--group",
+        "disease state:RCC",
+        "--vs",
+        "disease state:normal",
+    ]
+    result = runner.invoke(app, [*args, "--top", "1"], env=_env(gds_settings))
+    assert result.exit_code == 0, result.output
+    assert "values from GDS507" in result.stdout
+    assert "log2 applied (quantiles)" in result.stdout
+    missing = runner.invoke(app, ["analyze", "de", "GSE999999", *args[3:]], env=_env(gds_settings))
+    assert missing.exit_code == 1

@@ -132,8 +132,8 @@ def test_log_detection_rule() -> None:
     logged_like = np.random.default_rng(1).normal(8, 2, size=(1000, 6))
     assert not de.needs_log2(logged_like)
     assert de.needs_log2(2**logged_like)
-    values, transformed = de.log2_values(np.array([[4.0, 0.0, 1000.0, 200.0]]))
-    assert transformed
+    values, scale = de.log2_values(np.array([[4.0, 0.0, 1000.0, 200.0]]))
+    assert scale.transformed
     assert values[0, 0] == 2.0
     assert np.isnan(values[0, 1])  # GEO2R: non-positive values become missing
 

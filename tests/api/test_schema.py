@@ -38,6 +38,8 @@ OPERATIONS = [
     ("GET", "/api/v1/analysis/groups/{accession}"),
     ("POST", "/api/v1/analysis/de"),
     ("GET", "/api/v1/analysis/de/{job_id}.tsv"),
+    ("GET", "/api/v1/analysis/de/{job_id}"),
+    ("GET", "/api/v1/analysis/de/{job_id}/volcano"),
     ("GET", "/api/v1/analysis/enrichment"),
     ("GET", "/api/v1/charts/results"),
     ("GET", "/api/v1/entities/{identifier}"),

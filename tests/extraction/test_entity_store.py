@@ -61,3 +61,72 @@ def test_unknown_and_malformed(store: Store) -> None:
         pass
     else:
         raise AssertionError("a malformed id is a ValueError")
+
+
+def test_vocabulary_reads_the_stored_platform_annotations(store: Store) -> None:
+    """Gene symbols come from the platform annotations in the store (GPL97.annot here),
+    old ones resolved to today's HGNC symbol; without them, from HGNC alone."""
+    from omicsoracle.extraction import vocabulary
+    from omicsoracle.extraction.store import vocabulary_for
+
+    bare, before = vocabulary_for(store)
+    renamed = {
+        sym: official
+        for sym, (official, source) in vocabulary.gene_table().items()
+        if source == "platform symbol, HGNC official" and sym not in bare.exact
+    }
+    assert renamed, "GPL97's 2008 symbols include renamed genes"
+    results = ingest_paths(store, [REPO / "tests" / "data" / "soft" / "GPL97.annot.gz"])
+    assert all(r.ok for r in results)
+    vocab, after = vocabulary_for(store)
+    assert after != before  # a new annotation is a new vocabulary (enrich --all to apply)
+    found = [vocab.exact.get(sym) for sym in renamed]
+    assert sum(t is not None for t in found) > 0.9 * len(renamed)
+    sym, official = next((s, o) for s, o in renamed.items() if vocab.exact.get(s))
+    term = vocab.exact[sym]
+    assert (term.type, term.normalized, term.source) == (
+        "gene",
+        official,
+        "platform symbol, HGNC official",
+    )
+
+
+def test_a_store_enriched_by_another_extractor_version_is_enriched_again(store: Store) -> None:
+    from sqlalchemy import text
+
+    from omicsoracle.extraction.store import outdated
+
+    ingest_paths(store, [MINIML])
+    first = enrich(store)
+    assert not first.full
+    assert not outdated(store)
+    assert enrich(store).entities == 0  # up to date: nothing to do
+    with store.transaction(None) as session:  # as an older version left it
+        session.conn.execute(  # type: ignore[attr-defined]
+            text("UPDATE enrichment_state SET vocabulary = '1:0123' WHERE name = 'entities'")
+        )
+    assert outdated(store)
+    # An upload job's enrichment does not turn into a whole-corpus pass: it says so.
+    quiet = enrich(store)
+    assert quiet.outdated
+    assert not quiet.full
+    assert outdated(store)
+    again = enrich(store, upgrade=True)  # the CLI's ingest and enrich
+    assert again.full
+    assert again.entities == first.entities
+    assert not outdated(store)
+
+
+def test_an_idle_enrichment_moves_past_its_own_annotation_changes(store: Store) -> None:
+    from sqlalchemy import text
+
+    ingest_paths(store, [MINIML])
+    first = enrich(store)
+    assert first.series == 1  # one annotation row queued for the index
+    idle = enrich(store)
+    assert idle.entities == 0
+    with store.read_engine.connect() as conn:  # type: ignore[attr-defined]
+        state = conn.execute(
+            text("SELECT change_id FROM enrichment_state WHERE name = 'entities'")
+        ).scalar_one()
+    assert state == idle.last_change == store.max_change_id()

@@ -52,7 +52,7 @@ def test_assays_organisms_cell_types(vocab: Vocabulary) -> None:
 
 def test_old_gene_symbols_resolve_to_the_official_one(vocab: Vocabulary) -> None:
     table = vocabulary.gene_table()
-    renamed = {sym: off for sym, (off, src) in table.items() if src.startswith("GPL97 symbol")}
+    renamed = {sym: off for sym, (off, src) in table.items() if src.startswith("platform symbol")}
     assert renamed, "GPL97's 2008 symbols include renamed genes"
     old, official = next(iter(sorted(renamed.items())))
     found = _found(f"Expression of {old} was reduced.", vocab)

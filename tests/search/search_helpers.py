@@ -33,3 +33,21 @@ def doc_tokens(doc: SearchDoc) -> list[list[str]]:
 def has_run(fields: list[list[str]], run: list[str]) -> bool:
     n = len(run)
     return any(f[i : i + n] == run for f in fields for i in range(len(f) - n + 1))
+
+
+def pg_reachable() -> bool:
+    """Whether the test PostgreSQL server answers (the URL tests/search/conftest.py uses)."""
+    import os
+
+    import psycopg
+
+    from omicsoracle.search.pg_write import conninfo
+
+    url = os.environ.get(
+        "OMICSORACLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    try:
+        with psycopg.connect(conninfo(url), connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False

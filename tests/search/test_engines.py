@@ -19,6 +19,7 @@ from omicsoracle.search import (
     SearchResponse,
 )
 from omicsoracle.search.analysis import stem, tokens
+from omicsoracle.search.base import FACET_NAMES
 from omicsoracle.search.document import SearchDoc
 from private_servers import unavailable
 
@@ -271,7 +272,7 @@ def test_response_json_shape(index: SearchIndex) -> None:
     resp = index.search(SearchRequest("Parkinson's substantia nigra", limit=3))
     data = orjson.loads(orjson.dumps(resp.to_dict()))
     assert set(data) >= {"query", "total", "results", "facets", "next_cursor", "did_you_mean"}
-    assert set(data["facets"]) == {"organism", "type", "platform", "year", "samples"}
+    assert set(data["facets"]) == set(FACET_NAMES)
     hit = data["results"][0]
     assert set(hit) == {"accession", "title", "snippet", "organisms", "types", "platforms",
                         "n_samples", "release_date", "pubmed_ids", "score"}  # fmt: skip

@@ -16,6 +16,7 @@ from web_helpers import PageLog, Server
 
 from demo import DEMO_PATHS, REPO
 from omicsoracle.config import Settings
+from omicsoracle.extraction.store import enrich
 from omicsoracle.ingest import ingest_paths
 from omicsoracle.runtime import Runtime
 from private_servers import unavailable
@@ -33,6 +34,7 @@ def web_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         results = ingest_paths(rt.store, [*DEMO_PATHS, XSS_DATA])
         bad = [str(p) for r in results for p in r.problems]
         assert not bad, bad
+        enrich(rt.store)  # as `make run` does: entity and characteristic facets
         rt.catch_up()
     return data_dir
 

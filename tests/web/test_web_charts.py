@@ -216,6 +216,31 @@ def test_record_tab_loads_charts_only_when_opened(
         )
         expect(panel.locator("figure[data-chart=gds507-heatmap][data-drawn]")).to_be_visible()
         assert panel.locator("[data-chart=gds507-volcano] .scatterlayer .point").count() > 100
+        # The volcano's columns and one row of the table, never the job's whole result.
+        assert page_log.requested("/volcano"), page_log.requests
+        assert not page_log.requested("/api/v1/jobs/"), page_log.requests
     else:
         expect(panel.locator(".stats-unavailable")).to_contain_text("Statistics not available")
     page.screenshot(path=artifacts / "tab-visualization-gds507.png", full_page=True)
+
+
+def test_over_representation_of_the_results(page: Page, page_log: PageLog, server: Server) -> None:
+    """The charts panel tests the results' facet values, extracted entities included,
+    against the corpus with the search's own parameters, and only when asked."""
+    page.goto("/?q=breast+cancer+cell+line&organism=Homo+sapiens")
+    wait_for_results(page)
+    page.get_by_role("button", name="Charts").click()
+    expect(page.locator(f"{CHARTS} figure[data-drawn]")).to_have_count(5)
+    assert not page_log.requested("/api/v1/analysis/enrichment")
+    with page.expect_request(lambda r: "/api/v1/analysis/enrichment" in r.url) as asked:
+        page.get_by_role("button", name="Test over-representation").click()
+    assert "organism=Homo+sapiens" in asked.value.url, asked.value.url
+    row = page.locator(f"{CHARTS} .enrichment-table tr[data-field=cell_line][data-value='MCF-7']")
+    expect(row).to_be_visible()
+    status, body = _get(
+        server, "/api/v1/analysis/enrichment?q=breast+cancer+cell+line&organism=Homo+sapiens"
+    )
+    assert status == 200
+    term = next(t for t in body["terms"] if (t["field"], t["value"]) == ("cell_line", "MCF-7"))
+    expect(row.locator("td").nth(2)).to_have_text(f"{term['in_results']:,} of {body['total']:,}")
+    expect(row).to_have_class(re.compile("significant"))

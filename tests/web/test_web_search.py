@@ -177,3 +177,29 @@ def test_a_pmid_in_the_box_opens_its_publication(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"\?id=41603352$"))
     expect(page.locator("#record-view h1")).to_contain_text("Mast cells promote pathology")
     expect(page.locator("#record-view")).to_contain_text("GSE149758")
+
+
+def test_entity_and_characteristic_facets_filter(page: Page, artifacts: Path) -> None:
+    """The enrichment step's facets (issue 6): a tissue and a sample characteristic."""
+    page.goto("/?q=cohesin")
+    expect(page.locator(CARDS).first).to_be_visible()
+    tissue = page.locator("[data-facet=tissue] button[data-value='liver']")
+    expect(tissue).to_be_visible()
+    count = tissue.locator(".count").inner_text().replace(",", "")
+    tissue.click()
+    expect(page.locator(".chip")).to_have_text(re.compile("Tissue: liver"))
+    expect(page).to_have_url(re.compile(r"tissue=liver"))
+    expect(page.locator(".summary")).to_contain_text(f"{count} series")
+    expect(page.locator(CARDS)).to_have_count(int(count))
+    page.screenshot(path=artifacts / "search-tissue-facet.png")
+
+    page.get_by_role("button", name="Remove filter Tissue: liver").click()
+    expect(page.locator(".chip")).to_have_count(0)
+    characteristic = page.locator("[data-facet=characteristic] button").first
+    expect(characteristic).to_be_visible()
+    value = characteristic.get_attribute("data-value") or ""
+    assert ": " in value, value  # "key: value"
+    characteristic.click()
+    expect(page.locator(".chip")).to_have_text(re.compile(f"Characteristic: {re.escape(value)}"))
+    assert query_of(page)["characteristic"] == [value]
+    expect(page.locator(CARDS).first).to_be_visible()

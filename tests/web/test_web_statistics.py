@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from web_helpers import PageLog
 
 pytestmark = pytest.mark.slow
@@ -32,13 +33,19 @@ def test_differential_expression_on_gds507(page: Page, page_log: PageLog, artifa
     expect(panel).to_contain_text("values log2-transformed")
     first = table.locator("tbody tr").first
     expect(first.locator("td").nth(1)).to_have_text("KCNJ10")
+    # Only the page it draws: never the job's whole multi-MB result.
+    assert page_log.requested("/api/v1/analysis/de/"), page_log.requests
+    assert not page_log.requested("/api/v1/jobs/"), page_log.requests
     expect(table.locator("th[aria-sort=ascending]")).to_contain_text("Adj. p (limma)")
 
     # Sort by fold change: the largest change first (whichever direction).
     panel.get_by_role("button", name="log2 FC").click()
     expect(table.locator("th[aria-sort=descending]")).to_contain_text("log2 FC")
-    fc = [float(t) for t in table.locator("tbody tr td:nth-child(3)").all_inner_texts()[:5]]
+    fc = [float(t) for t in table.locator("tbody tr td:nth-child(3)").all_inner_texts()]
     assert [abs(x) for x in fc] == sorted((abs(x) for x in fc), reverse=True)
+    # Sorted by the server over all 22,645 probes, not only the 100 rows first shown.
+    assert page_log.requested("sort=log2fc"), page_log.requests
+    assert abs(fc[0]) > 5
     panel.get_by_role("button", name="Gene").click()
     expect(table.locator("th[aria-sort=ascending]")).to_contain_text("Gene")
 
@@ -57,3 +64,57 @@ def test_bad_pair_shows_the_servers_reason(page: Page) -> None:
     panel.locator("#de-vs").select_option(label="disease state: RCC (n=9)")
     panel.get_by_role("button", name="Compare").click()
     expect(panel.get_by_role("alert")).to_contain_text(re.compile("must differ"))
+
+
+TABLE = re.compile(r"/api/v1/analysis/de/[0-9a-f]{32}\?")
+
+
+def _answer(state: dict[str, object]) -> object:
+    # The job's table route as the server answers a job that failed or is still running
+    # (the comparison itself runs for real; only its later state is held).
+    def fulfill(route: Route) -> None:
+        job_id = route.request.url.split("/de/")[1].split("?")[0]
+        route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({"id": job_id, **state})
+        )
+
+    return fulfill
+
+
+def test_failed_comparison_shows_the_reason(page: Page) -> None:
+    page.route(TABLE, _answer({"state": "failed", "error": "the server shut down", "progress": {}}))
+    page.goto("/?id=GDS507&tab=statistics")
+    panel = page.locator("#panel-statistics")
+    panel.get_by_role("button", name="Compare").click()
+    expect(panel.get_by_role("alert")).to_have_text("The comparison failed: the server shut down")
+
+
+def test_polling_gives_up_after_its_time_limit(page: Page, page_log: PageLog) -> None:
+    running = {"state": "running", "progress": {"stage": "testing", "fraction": 0.4}}
+    page.route(TABLE, _answer(running))
+    page.clock.install()
+    page.goto("/?id=GDS507&tab=statistics")
+    panel = page.locator("#panel-statistics")
+    panel.get_by_role("button", name="Compare").click()
+    expect(panel.get_by_role("status").first).to_contain_text("Running: testing")
+    page.clock.run_for("02:01")
+    expect(panel.get_by_role("alert")).to_contain_text("The comparison is taking too long")
+    polls = sum(bool(TABLE.search(u)) for u in page_log.requests)
+    page.clock.run_for("00:10")
+    assert sum(bool(TABLE.search(u)) for u in page_log.requests) == polls  # stopped
+
+
+def test_polling_stops_when_the_tab_closes(page: Page, page_log: PageLog) -> None:
+    page.route(TABLE, _answer({"state": "running", "progress": {"stage": "testing"}}))
+    page.clock.install()
+    page.goto("/?id=GDS507&tab=statistics")
+    panel = page.locator("#panel-statistics")
+    panel.get_by_role("button", name="Compare").click()
+    expect(panel.get_by_role("status").first).to_contain_text("Running: testing")
+    page.locator("[role=tab][data-tab=overview]").click()
+    page.clock.run_for("00:02")
+    polls = sum(bool(TABLE.search(u)) for u in page_log.requests)
+    page.clock.run_for("00:10")
+    assert sum(bool(TABLE.search(u)) for u in page_log.requests) == polls
+    page.locator("[role=tab][data-tab=statistics]").click()
+    expect(panel).to_contain_text("Stopped following the comparison when the tab closed")

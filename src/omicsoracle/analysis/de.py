@@ -23,23 +23,70 @@ Array = NDArray[np.float64]
 
 
 def needs_log2(values: Array) -> bool:
-    """GEO2R's rule: values look unlogged when the 99th percentile is above 100, or
-    when they span more than 50 and the first quartile is positive."""
+    """GEO2R's rule, as its R code writes it::
+
+        qx <- quantile(ex, c(0., 0.25, 0.5, 0.75, 0.99, 1.0), na.rm=T)
+        LogC <- (qx[5] > 100) || (qx[6]-qx[1] > 50 && qx[2] > 0)
+
+    R's default quantile (type 7) is numpy's default ("linear"); ``na.rm`` drops the
+    missing values (NaN here).
+    """
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return False
-    q0, q25, q99, q100 = np.quantile(finite, [0.0, 0.25, 0.99, 1.0])
-    return bool(q99 > 100 or (q100 - q0 > 50 and q25 > 0))
+    qx = np.quantile(finite, [0.0, 0.25, 0.5, 0.75, 0.99, 1.0])
+    return bool(qx[4] > 100 or (qx[5] - qx[0] > 50 and qx[1] > 0))
 
 
-def log2_values(values: Array) -> tuple[Array, bool]:
-    """The matrix on a log2 scale, and whether it was transformed here (GEO2R sets
-    non-positive values to NaN before taking the log)."""
-    if not needs_log2(values):
-        return values, False
+def _log2(values: Array) -> Array:
+    # GEO2R: ex[which(ex <= 0)] <- NaN; ex <- log2(ex)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(values > 0, values, np.nan)
-        return np.log2(out), True
+        return np.log2(np.where(values > 0, values, np.nan))
+
+
+# GDS ``!dataset_value_type`` values (GEO's DataSet documentation): which are on a log
+# scale already and which are plain ratios.
+LOGGED_TYPES = frozenset(
+    {"log ratio", "log2 ratio", "log10 ratio", "log e ratio", "ln ratio", "transformed count",
+     "transformed ratio", "log2 count", "log10 count", "log count"}
+)  # fmt: skip
+RATIO_TYPES = frozenset({"ratio", "count ratio"})
+
+
+@dataclass(slots=True)
+class LogScale:
+    """Why the values were (or were not) log2-transformed before testing."""
+
+    transformed: bool
+    decided_by: str  # "value_type" (the GDS said) or "quantiles" (GEO2R's rule)
+    value_type: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "transformed": self.transformed,
+            "decided_by": self.decided_by,
+            "value_type": self.value_type,
+        }
+
+
+def log_scale(values: Array, value_type: str | None = None) -> LogScale:
+    """Decide the transform: a GDS's declared value type when it says the values are
+    logged (or transformed) or are plain ratios; otherwise GEO2R's quantile rule
+    (``count`` and undeclared values)."""
+    declared = " ".join((value_type or "").split()).casefold() or None
+    if declared is not None and (declared in LOGGED_TYPES or declared.startswith("log")):
+        return LogScale(transformed=False, decided_by="value_type", value_type=value_type)
+    if declared in RATIO_TYPES:
+        # A ratio around 1 often passes the quantile rule as "already logged", but an
+        # unlogged ratio is skewed: log2 makes up and down changes symmetric.
+        return LogScale(transformed=True, decided_by="value_type", value_type=value_type)
+    return LogScale(transformed=needs_log2(values), decided_by="quantiles", value_type=value_type)
+
+
+def log2_values(values: Array, value_type: str | None = None) -> tuple[Array, LogScale]:
+    """The matrix on a log2 scale, and how that was decided (see :func:`log_scale`)."""
+    scale = log_scale(values, value_type)
+    return (_log2(values) if scale.transformed else values), scale
 
 
 def bh_adjust(p: Array) -> Array:

@@ -1,6 +1,8 @@
 """Over-representation of a result set's facets against the whole corpus (issue 6).
 
-For each organism, series type and platform of the results: how many results carry
+For each organism, series type, platform and extracted entity or sample characteristic
+(disease, tissue, cell type, cell line, gene, characteristic) of the results: how many
+results carry
 it (k of n) against the corpus (K of N), the one-sided hypergeometric p-value of
 seeing k or more by chance, BH-adjusted over every term tested, and the fold
 enrichment (k/n)/(K/N). Counts come from the search engine's own facets, so they
@@ -16,31 +18,35 @@ from scipy.stats import hypergeom
 
 from omicsoracle.analysis.de import bh_adjust
 from omicsoracle.runtime import Runtime
-from omicsoracle.search.base import SearchFilters, SearchRequest
+from omicsoracle.search.base import ANNOTATION_FACETS, SearchFilters, SearchRequest
 
-FIELDS = ("organism", "type", "platform")
+# The enrichment step's entities and characteristics are facets too (search.base).
+FIELDS = ("organism", "type", "platform", *ANNOTATION_FACETS)
+
+
+# The corpus counts come from one search with long facet lists: a results value outside
+# them costs a search of its own (a filter on that value), so the lists are made long.
+CORPUS_FACET_SIZE = 100
 
 
 def _facets(
-    rt: Runtime, query: str, filters: SearchFilters
+    rt: Runtime, query: str, filters: SearchFilters, facet_size: int | None = None
 ) -> tuple[int, dict[str, dict[str, int]]]:
-    body = rt.search(SearchRequest(query=query, limit=1, filters=filters)).to_dict()
+    request = SearchRequest(query=query, limit=1, filters=filters, facet_size=facet_size)
+    body = rt.search(request).to_dict()
     counts = {f: {b["value"]: b["count"] for b in body["facets"].get(f, [])} for f in FIELDS}
     return int(body["total"]), counts
 
 
 def _only(field: str, value: str) -> SearchFilters:
-    if field == "organism":
-        return SearchFilters(organism=(value,))
-    if field == "type":
-        return SearchFilters(type=(value,))
-    return SearchFilters(platform=(value,))
+    only: dict[str, Any] = {field: [value]}
+    return SearchFilters.build(**only)
 
 
 def for_query(rt: Runtime, query: str, filters: SearchFilters) -> dict[str, Any]:
     """The enrichment document of the results of ``query`` with ``filters``."""
     total, found = _facets(rt, query, filters)
-    corpus, everywhere = _facets(rt, "", SearchFilters())
+    corpus, everywhere = _facets(rt, "", SearchFilters(), CORPUS_FACET_SIZE)
     rows: list[dict[str, Any]] = []
     for field in FIELDS:
         for value, k in found[field].items():

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from omicsoracle.extraction.characteristics import normalize_key, normalize_value
 from omicsoracle.store.base import Store
 
 # Platform annotation columns that hold the gene symbol (GPL annot / full SOFT).
@@ -36,15 +37,19 @@ class Matrix:
 
 @dataclass(slots=True)
 class Group:
-    """A set of samples picked by a subset or a characteristic: ``key:value``."""
+    """A set of samples picked by a GDS subset (``type:description``) or a normalised
+    sample characteristic (``key: value``, the characteristic facet's value)."""
 
     key: str
     value: str
     samples: list[str]
+    characteristic: bool = False
 
     @property
     def label(self) -> str:
-        return f"{self.key}:{self.value}"
+        # Subset labels keep the contract's "disease state:RCC"; characteristic ones are
+        # spelt like the search facet ("tissue: liver") so the two can be matched.
+        return f"{self.key}: {self.value}" if self.characteristic else f"{self.key}:{self.value}"
 
 
 def _number(text: str) -> float:
@@ -135,7 +140,9 @@ def gene_symbols(store: Store, platform: str | None, probes: NDArray[np.str_]) -
 
 
 def dataset_groups(record: dict[str, Any]) -> list[Group]:
-    """Sample groups of a record: its GDS subsets, else its samples' characteristics."""
+    """Sample groups of a record: its GDS subsets, else its samples' characteristics
+    normalised like the characteristic facets (``Tissue: Liver`` and ``tissue: liver``
+    are one group, ``tissue: liver``)."""
     subsets = record.get("subsets_detail") or record.get("subsets") or []
     groups = [
         Group(
@@ -152,29 +159,50 @@ def dataset_groups(record: dict[str, Any]) -> list[Group]:
     for sample in samples:
         for char in sample.get("characteristics") or []:
             key, value = _characteristic(char)
-            if key and value:
-                by_pair.setdefault((key, value), []).append(sample["accession"])
-    return [Group(k, v, s) for (k, v), s in sorted(by_pair.items())]
+            if not value:
+                continue
+            members = by_pair.setdefault((key, value), [])
+            if sample["accession"] not in members:  # one sample, two spellings
+                members.append(sample["accession"])
+    return [Group(k, v, s, characteristic=True) for (k, v), s in sorted(by_pair.items())]
 
 
 def _characteristic(char: Any) -> tuple[str, str]:
-    # Stored as [key, value] pairs ("tissue: liver" strings and {"key", "value"}
-    # objects are read too); keys compare
-    # case-insensitively (GEO submitters write "Tissue" and "tissue").
+    """A stored characteristic normalised (extraction.characteristics): ``[key, value]``
+    pairs, ``"key: value"`` strings and ``{"key", "value"}`` objects are read."""
     if isinstance(char, dict):
-        key, value = str(char.get("key") or ""), str(char.get("value") or "")
+        raw_key, raw_value = str(char.get("key") or ""), str(char.get("value") or "")
     elif isinstance(char, list | tuple) and len(char) == 2:
-        key, value = str(char[0] or ""), str(char[1] or "")
+        raw_key, raw_value = str(char[0] or ""), str(char[1] or "")
     else:
-        key, _, value = str(char).partition(":")
-    return " ".join(key.split()).lower(), " ".join(value.split())
+        raw_key, _, raw_value = str(char).partition(":")
+    return _normalised(raw_key, raw_value)
+
+
+def _normalised(raw_key: str, raw_value: str) -> tuple[str, str]:
+    # The same rule as the stored characteristics (extraction/store.py): a pair
+    # without a key is filed under "characteristic".
+    key, unit = normalize_key(raw_key) if raw_key.strip() else ("characteristic", None)
+    return key, normalize_value(key, raw_value, unit)
 
 
 def find_group(groups: list[Group], spec: str) -> Group | None:
-    """The group named ``key:value`` (case-insensitive), None when there is none."""
-    key, _, value = spec.partition(":")
-    key, value = key.strip().lower(), value.strip().lower()
+    """The group named ``key:value``, None when there is none.
+
+    Matched case-insensitively as written (``Disease State:rcc``) or after the
+    characteristic normalisation (``Tissue: Liver``, ``organism part:liver`` and
+    ``tissue: liver`` all name the group ``tissue: liver``).
+    """
+    raw_key, _, raw_value = spec.partition(":")
+    as_written = (" ".join(raw_key.split()).casefold(), " ".join(raw_value.split()).casefold())
+    key, value = _normalised(raw_key, raw_value)
+    as_normalised = (key.casefold(), value.casefold())
     for g in groups:
-        if g.key.lower() == key and g.value.lower() == value:
+        if (g.key.casefold(), g.value.casefold()) == as_written:
+            return g
+    for g in groups:
+        if _normalised(g.key, g.value) == (key, value) or (
+            (g.key.casefold(), g.value.casefold()) == as_normalised
+        ):
             return g
     return None

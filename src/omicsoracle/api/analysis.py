@@ -1,8 +1,10 @@
 """Statistics over HTTP (issue 6): sample groups, differential-expression jobs, TSV,
 and over-representation of a result set's facets against the corpus.
 
-A comparison runs as a job of the API's job model (its result in
-``GET /api/v1/jobs/{id}``, its stages on the WebSocket). The same request on the same
+A comparison runs as a job of the API's job model (its whole result in
+``GET /api/v1/jobs/{id}``, its stages on the WebSocket). The page reads only what it
+draws: one page of the top table (``GET /de/{id}?limit=&offset=``) and the volcano's
+columns (``GET /de/{id}/volcano``); the full table stays in the job, the CLI and the TSV. The same request on the same
 data gets the job already computed: the cache maps the inputs (with the dataset
 table's digest) to the job id, so the big result is stored once, in the job store.
 """
@@ -11,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
@@ -28,7 +30,7 @@ from omicsoracle.api.job_tasks import JobTasks
 from omicsoracle.api.ratelimit import limit
 from omicsoracle.api.search import Filters, QueryText
 from omicsoracle.cache import Cache
-from omicsoracle.jobs import JobStore
+from omicsoracle.jobs import Job, JobStore
 from omicsoracle.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ router = APIRouter(prefix="/api/v1/analysis", tags=["analysis"])
 CACHE_TTL_SECONDS = 24 * 3600
 JOB_KIND = "de"
 
+JobId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")]
+SortField = Literal["probe", "gene", "log2fc", "t", "p", "p_adj", "mod_t", "mod_p", "mod_p_adj"]
+# Rows of the top table one request can ask for (the page shows 100).
+MAX_PAGE = 1000
 Accession = Annotated[str, Path(min_length=3, max_length=32, pattern=r"^(GDS|GSE)[1-9][0-9]{0,8}$")]
 GroupSpec = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300, pattern=r".+:.+")
@@ -123,21 +129,27 @@ async def differential_expression(request: Request, body: DeBody) -> Response:
     cache: Cache = request.app.state.cache
     # Checked before a job exists: a bad request is answered at once, not by a failed job.
     try:
-        record, a, b = await to_thread.run_sync(
+        src, a, b = await to_thread.run_sync(
             comparison.resolve, rt.store, body.accession, body.group, body.vs
         )
     except AnalysisError as exc:
         return _error(exc)
-    source = await to_thread.run_sync(rt.store.data_table_hash, record["accession"])
-    key = cache.key(JOB_KIND, record["accession"], source, a.label.lower(), b.label.lower())
+    digest = await to_thread.run_sync(rt.store.data_table_hash, src.values_from)
+    key = cache.key(
+        JOB_KIND, src.accession, src.values_from, digest, a.label.lower(), b.label.lower()
+    )
     cached = await cache.get(key)
     if isinstance(cached, str):
         job = await to_thread.run_sync(jobs.get, cached)
         if job is not None and job.state != "failed":
             return _accepted(job.id, job.state, cached=True)
-    job = await to_thread.run_sync(
-        jobs.create, JOB_KIND, {"accession": record["accession"], "group": a.label, "vs": b.label}
-    )
+    params = {
+        "accession": src.accession,
+        "values_from": src.values_from,
+        "group": a.label,
+        "vs": b.label,
+    }
+    job = await to_thread.run_sync(jobs.create, JOB_KIND, params)
     await cache.set(key, job.id, CACHE_TTL_SECONDS)
     runner: DeRunner = request.app.state.de_runner
     runner.submit(job.id, body)
@@ -152,6 +164,8 @@ def _accepted(job_id: str, state: str, *, cached: bool) -> Response:
             "state": state,
             "url": url,
             "tsv": f"/api/v1/analysis/de/{job_id}.tsv",
+            "table": f"/api/v1/analysis/de/{job_id}",
+            "volcano": f"/api/v1/analysis/de/{job_id}/volcano",
             "events": "/api/v1/ws",
             "cached": cached,
         },
@@ -160,17 +174,29 @@ def _accepted(job_id: str, state: str, *, cached: bool) -> Response:
     )
 
 
-@router.get("/de/{job_id}.tsv", summary="A finished comparison's top table as TSV")
-async def de_tsv(
-    request: Request,
-    job_id: Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")],
-) -> Response:
+async def _comparison_job(request: Request, job_id: str) -> Job | Response:
     jobs: JobStore = request.app.state.jobs
     job = await to_thread.run_sync(jobs.get, job_id)
     if job is None or job.kind != JOB_KIND:
         return problem(404, "Not Found", f"no comparison job {job_id}")
+    return job
+
+
+def _finished(job: Job) -> Response | None:
     if job.state != "done" or not job.result:
-        return problem(409, "Conflict", f"job {job_id} is {job.state}, not done")
+        return problem(409, "Conflict", f"job {job.id} is {job.state}, not done")
+    return None
+
+
+@router.get("/de/{job_id}.tsv", summary="A finished comparison's top table as TSV")
+async def de_tsv(request: Request, job_id: JobId) -> Response:
+    """Every probe, sorted by ``mod_p_adj``: the columns of ``analyze de --json``."""
+    job = await _comparison_job(request, job_id)
+    if isinstance(job, Response):
+        return job
+    if (refused := _finished(job)) is not None:
+        return refused
+    assert job.result is not None
     text = await to_thread.run_sync(comparison.to_tsv, job.result)
     name = f"{job.result['accession']}_de.tsv"
     return Response(
@@ -180,10 +206,65 @@ async def de_tsv(
     )
 
 
+@router.get(
+    "/de/{job_id}",
+    summary="A comparison job's state; when done, one page of its top table "
+    "(?limit=1..1000&offset=&sort=&descending=) with the total row count",
+)
+async def de_table(
+    request: Request,
+    job_id: JobId,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows to return.")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")] = 0,
+    sort: Annotated[
+        SortField, Query(description="Column to sort by (fold change and t by size).")
+    ] = "mod_p_adj",
+    descending: Annotated[bool, Query(description="Largest first.")] = False,
+) -> Response:
+    """What the statistics page polls instead of ``GET /api/v1/jobs/{id}`` (whose
+    result holds all 22,645 rows of GDS507, several MB): ``{"id", "state",
+    "progress", "error"}``, and once ``state`` is ``done`` the result without its full
+    table: ``results`` (``limit`` rows from ``offset``, sorted by ``sort``, by default
+    ``mod_p_adj`` ascending), ``total``, ``significant`` (counts at adjusted p < 0.05),
+    ``groups``, ``heatmap``, ``log_scale``. A bad ``limit``/``offset``/``sort`` is a 422.
+    """
+    job = await _comparison_job(request, job_id)
+    if isinstance(job, Response):
+        return job
+    body: dict[str, Any] = {"id": job.id, "state": job.state, "progress": job.progress}
+    if job.state == "failed":
+        body["error"] = (job.result or {}).get("error") or "the comparison failed"
+    if job.state == "done" and job.result:
+        page = await to_thread.run_sync(
+            comparison.top_table, job.result, limit, offset, sort, descending
+        )
+        body.update(page)
+    return json_response(body)
+
+
+@router.get(
+    "/de/{job_id}/volcano",
+    summary="A finished comparison's volcano data as parallel arrays "
+    "(probe, gene, log2fc, neg_log10_p_adj)",
+)
+async def de_volcano(request: Request, job_id: JobId) -> Response:
+    """Probe, gene, log2 fold change (4 decimals) and -log10 of the BH-adjusted
+    moderated p (3 decimals) as parallel arrays: about a fifth of the row objects."""
+    job = await _comparison_job(request, job_id)
+    if isinstance(job, Response):
+        return job
+    if (refused := _finished(job)) is not None:
+        return refused
+    assert job.result is not None
+    body = await to_thread.run_sync(comparison.volcano, job.result)
+    return json_response(body)
+
+
 @router.get("/enrichment", summary="Facets over-represented in a result set against the corpus")
 async def enrichment(request: Request, filters: Filters, q: QueryText = "") -> Response:
-    """Organisms, series types and platforms over-represented in the results of a search
-    (hypergeometric test, BH-adjusted over every term)."""
+    """Organisms, series types, platforms and extracted entities / sample characteristics
+    over-represented in the results of a search (hypergeometric test, BH-adjusted over
+    every term)."""
     rt = runtime(request)
     body = await to_thread.run_sync(over_represented.for_query, rt, q, filters)
     return json_response(body)

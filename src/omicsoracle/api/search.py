@@ -22,6 +22,10 @@ QueryText = Annotated[str, Query(max_length=1000, description="Plain-language qu
 Sort = Literal["relevance", "date", "samples"]
 # Repeated values of one filter are OR-ed; different filters are AND-ed.
 FilterValues = Annotated[list[str] | None, Query(max_length=50)]
+AnnotationValues = Annotated[
+    list[str] | None,
+    Query(max_length=50, description="An extracted entity, as its facet shows it"),
+]
 
 
 async def search_filters(
@@ -33,9 +37,19 @@ async def search_filters(
     year_from: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     year_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     raw_data: FilterValues = None,
+    disease: AnnotationValues = None,
+    tissue: AnnotationValues = None,
+    cell_type: AnnotationValues = None,
+    cell_line: AnnotationValues = None,
+    gene: AnnotationValues = None,
+    characteristic: Annotated[
+        list[str] | None,
+        Query(max_length=50, description='A sample characteristic "key: value", or a bare key'),
+    ] = None,
 ) -> SearchFilters:
     """Filters shared by search, facets and export (async: a sync dependency would cost
-    every request a hop through the thread pool)."""
+    every request a hop through the thread pool). The annotation filters (disease ...
+    characteristic) take the values of their facets."""
     return SearchFilters.build(
         organism=organism,
         type=type,
@@ -45,6 +59,12 @@ async def search_filters(
         year_from=year_from,
         year_to=year_to,
         raw_data=raw_data,
+        disease=disease,
+        tissue=tissue,
+        cell_type=cell_type,
+        cell_line=cell_line,
+        gene=gene,
+        characteristic=characteristic,
     )
 
 

@@ -115,3 +115,22 @@ def normalize(sample: str, pairs: Iterable[tuple[str, str] | list[str]]) -> list
 
 # Keys whose values name tissues, cell types and cell lines: they feed the vocabulary.
 VOCABULARY_KEYS = {"tissue": "tissue", "cell type": "cell_type", "cell line": "cell_line"}
+
+
+def facet_value(key: str, value: str) -> str:
+    """How a normalised characteristic is shown as a facet value and filtered on."""
+    return f"{key}: {value}"
+
+
+def parse_filter(text: str) -> tuple[str, str | None]:
+    """A typed characteristic filter, normalised like stored ones: ``(key, value)``.
+
+    ``Tissue:Liver`` -> ``("tissue", "liver")``; a bare key (``genotype``) -> its key
+    and None (any value). The key is everything before the first colon: values may
+    contain colons ("time: 12:00"), GEO keys do not.
+    """
+    raw_key, sep, raw_value = text.partition(":")
+    key, unit = normalize_key(raw_key)
+    if not sep or not raw_value.strip():
+        return key, None
+    return key, normalize_value(key, raw_value, unit) or None

@@ -9,6 +9,7 @@ through the store's one writer (``Store.transaction``); reads use its read engin
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -20,6 +21,7 @@ from omicsoracle.extraction import characteristics as chars
 from omicsoracle.extraction import vocabulary
 from omicsoracle.extraction.entities import Entity, extract_record
 from omicsoracle.store import Store
+from omicsoracle.store.base import Change
 from omicsoracle.store.records import record_type_of
 from omicsoracle.store.writer import now_iso
 
@@ -32,6 +34,7 @@ TABLES = {
     "publication": ("publications", "pmid"),
 }
 BATCH = 1000
+log = logging.getLogger(__name__)
 
 
 def _in(sql: str) -> Any:
@@ -47,6 +50,9 @@ class EnrichReport:
     records: dict[str, int] = field(default_factory=dict)
     entities: int = 0
     characteristics: int = 0
+    series: int = 0  # series queued for re-indexing (their facets changed)
+    full: bool = False  # every record again: the store was enriched by another version
+    outdated: bool = False  # enriched by another version, not upgraded (enrich --all)
     seconds: float = 0.0
     last_change: int = 0
 
@@ -55,6 +61,9 @@ class EnrichReport:
             "records": dict(self.records),
             "entities": self.entities,
             "characteristics": self.characteristics,
+            "series": self.series,
+            "full": self.full,
+            "outdated": self.outdated,
             "seconds": round(self.seconds, 2),
             "last_change": self.last_change,
         }
@@ -74,18 +83,63 @@ def corpus_values(conn: Connection) -> list[tuple[str, str]]:
     return sorted((chars.VOCABULARY_KEYS[k], v) for k, v in rows)
 
 
+def annotation_tables(conn: Connection) -> list[tuple[str, str]]:
+    """(platform, content digest) of the stored platform tables (GPL annotations among them)."""
+    rows = conn.execute(
+        text(
+            "SELECT owner, content_hash FROM data_tables WHERE owner LIKE 'GPL%' ORDER BY owner, seq"
+        )
+    )
+    digests: dict[str, list[str]] = {}
+    for owner, digest in rows:
+        digests.setdefault(owner, []).append(digest)
+    return [
+        (owner, hashlib.sha256("".join(d).encode()).hexdigest()) for owner, d in digests.items()
+    ]
+
+
+def platform_genes(store: Store, platforms: Sequence[str]) -> dict[str, str]:
+    """symbol -> Entrez gene id over the stored tables of ``platforms`` that carry gene
+    symbols (GEO annotation files: "Gene symbol", "Gene ID"); other tables are skipped."""
+    genes: dict[str, str] = {}
+    for platform in platforms:
+        columns: tuple[int, int] | None = None
+        for names, rows in store.data_table(platform):
+            columns = columns or vocabulary.annotation_columns(names)
+            if columns is None:
+                break
+            for symbol, gene_id in vocabulary.annotation_pairs(rows, *columns):
+                genes.setdefault(symbol, gene_id)
+    return genes
+
+
 def vocabulary_for(store: Store) -> tuple[vocabulary.Vocabulary, str]:
-    """The vocabulary with this corpus' characteristics values, and its fingerprint."""
+    """The vocabulary with this corpus' characteristics values and the gene symbols of its
+    stored platform annotations, and its fingerprint (which changes with either)."""
     with _read(store).connect() as conn:
         values = corpus_values(conn)
-    digest = hashlib.sha256(orjson.dumps(values)).hexdigest()[:16]
+        tables = annotation_tables(conn)
+    digest = hashlib.sha256(orjson.dumps([values, tables])).hexdigest()[:16]
     if digest not in _VOCABS:
         _VOCABS.clear()  # one corpus per process in practice; do not grow
-        _VOCABS[digest] = vocabulary.build(values)
+        genes = platform_genes(store, [owner for owner, _ in tables])
+        _VOCABS[digest] = vocabulary.build(values, genes)
     return _VOCABS[digest], digest
 
 
 # --- the enrichment step ------------------------------------------------------------------
+
+
+# What the same text yields changes with the extractor's code and its exclusions: a store
+# enriched under another version is enriched again in full by the next run (an upgrade
+# drops what the new version no longer tags). Bump on any change to the extraction rules.
+EXTRACTOR_VERSION = 2
+
+
+def extractor_version() -> str:
+    """The version stamp stored with each enrichment (code version + exclusions file)."""
+    exclusions = hashlib.sha256(vocabulary.EXCLUDED_FILE.read_bytes()).hexdigest()[:8]
+    return f"{EXTRACTOR_VERSION}.{exclusions}"
 
 
 def _state(conn: Connection) -> int:
@@ -93,6 +147,15 @@ def _state(conn: Connection) -> int:
         text("SELECT change_id FROM enrichment_state WHERE name = 'entities'")
     ).first()
     return int(row[0]) if row else 0
+
+
+def outdated(store: Store) -> bool:
+    """True when the store was enriched by another extractor version than this one."""
+    with _read(store).connect() as conn:
+        row = conn.execute(
+            text("SELECT vocabulary FROM enrichment_state WHERE name = 'entities'")
+        ).first()
+    return row is not None and not str(row[0]).startswith(extractor_version() + ":")
 
 
 def _pending(store: Store, full: bool) -> tuple[dict[str, set[str]], set[tuple[str, str]], int]:
@@ -140,6 +203,38 @@ def _docs(store: Store, record_type: str, keys: Sequence[str]) -> list[tuple[str
         return [(k, orjson.loads(doc)) for k, doc in rows]
 
 
+def _stored_spellings(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(key, lower(value)) -> the spelling the store holds most often for it."""
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        wanted.setdefault(row["key"], set()).add(row["value"].lower())
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for key, folded in wanted.items():
+        result = conn.execute(
+            text(
+                "SELECT value, count(*) FROM sample_characteristics "
+                "WHERE key = :k AND lower(value) IN :vals GROUP BY value"
+            ).bindparams(bindparam("vals", expanding=True)),
+            {"k": key, "vals": sorted(folded)},
+        )
+        for value, n in result:
+            slot = (key, value.lower())
+            best = found.get(slot)
+            if best is None or (-n, value) < (-best[0], best[1]):
+                found[slot] = (n, value)
+    return {slot: value for slot, (_, value) in found.items()}
+
+
+def _one_spelling(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write each value in the spelling already stored for it (else the batch's first), so
+    "HeLa", "HELA" and "Hela" are one facet value: the search filters on characteristics
+    are case-insensitive, and a facet must count what its filter selects."""
+    spelling = _stored_spellings(conn, rows)
+    for row in rows:
+        slot = (row["key"], row["value"].lower())
+        row["value"] = spelling.setdefault(slot, row["value"])
+
+
 def _write_characteristics(store: Store, docs: list[tuple[str, dict[str, Any]]]) -> int:
     rows = [
         {"sample": key, "seq": i, "key": c.key, "value": c.value, "raw": c.raw}
@@ -148,6 +243,7 @@ def _write_characteristics(store: Store, docs: list[tuple[str, dict[str, Any]]])
     ]
     with store.transaction(None) as session:
         conn = cast(Any, session).conn
+        _one_spelling(conn, rows)
         conn.execute(_in("DELETE FROM sample_characteristics WHERE sample IN :keys"),
                      {"keys": [k for k, _ in docs]})  # fmt: skip
         if rows:
@@ -187,18 +283,44 @@ def _write_entities(store: Store, keys: Sequence[str], rows: list[dict[str, Any]
 
 
 def enrich(
-    store: Store, *, full: bool = False, progress: Callable[[int], None] | None = None
+    store: Store,
+    *,
+    full: bool = False,
+    upgrade: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> EnrichReport:
     """Extract entities (and normalise characteristics) of the records changed since the
-    last enrichment, or of every record when ``full``; returns what was done."""
+    last enrichment, or of every record when ``full``; returns what was done.
+
+    A store enriched by another extractor version is enriched again in full only when
+    ``upgrade`` (the CLI's commands, run by an operator); elsewhere (an upload job) the
+    report says ``outdated`` and the job stays as long as its own upload.
+    """
     import time
 
     started = time.perf_counter()
     report = EnrichReport()
+    if not full and outdated(store):
+        if upgrade:
+            full = report.full = True
+        else:
+            report.outdated = True
+            log.warning(
+                "entities were extracted by another version: run `omicsoracle enrich --all`"
+            )
     todo, deleted, last = _pending(store, full)
     if not full and not deleted and not any(todo.values()):
         # Nothing written since the last run (`make run`'s ingest --skip-seen): building
-        # the vocabulary alone would cost seconds.
+        # the vocabulary alone would cost seconds. The state moves past the changes seen
+        # (the enrichment's own annotation rows), so the next run does not read them again.
+        with store.transaction(None) as session:
+            cast(Any, session).conn.execute(
+                text(
+                    "UPDATE enrichment_state SET change_id = :c "
+                    "WHERE name = 'entities' AND change_id < :c"
+                ),
+                {"c": last},
+            )
         report.last_change = last
         report.seconds = time.perf_counter() - started
         return report
@@ -226,15 +348,34 @@ def enrich(
     if gone:
         _write_entities(store, gone, [])
         _write_characteristics(store, [(k, {}) for t, k in deleted if t == "sample"])
+    touched = [
+        Change(0, record_type, key, "upsert")
+        for record_type, keys_set in todo.items()
+        for key in keys_set
+    ]
+    touched += [Change(0, record_type, key, "upsert") for record_type, key in deleted]
+    series, _ = store.affected_series(touched)
+    report.series = len(series)
     with store.transaction(None) as session:
         conn = cast(Any, session).conn
+        # The series whose facets these entities feed are re-indexed through the change
+        # log, like any store write (the indexer reads them back with search_docs); the
+        # enrichment's own pass skips this record type.
+        if series:
+            conn.execute(
+                text(
+                    "INSERT INTO changes (record_type, accession, op, run_id, at) "
+                    "VALUES ('annotation', :a, 'upsert', NULL, :t)"
+                ),
+                [{"a": a, "t": now_iso()} for a in sorted(series)],
+            )
         conn.execute(text("DELETE FROM enrichment_state WHERE name = 'entities'"))
         conn.execute(
             text(
                 "INSERT INTO enrichment_state (name, change_id, vocabulary, at) "
                 "VALUES ('entities', :c, :v, :t)"
             ),
-            {"c": last, "v": fingerprint, "t": now_iso()},
+            {"c": last, "v": f"{extractor_version()}:{fingerprint}", "t": now_iso()},
         )
     report.last_change = last
     report.seconds = time.perf_counter() - started

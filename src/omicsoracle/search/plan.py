@@ -18,10 +18,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from omicsoracle.extraction import characteristics
 from omicsoracle.model import ACCESSION_RE
 from omicsoracle.query import ParsedQuery
 from omicsoracle.search.analysis import stem, stem_words, words
-from omicsoracle.search.base import SearchFilters, SearchRequest
+from omicsoracle.search.base import ANNOTATION_FACETS, SearchFilters, SearchRequest
 from omicsoracle.search.fields import tag
 from omicsoracle.search.spelling import Correction, VocabularySource, correct
 from omicsoracle.search.stopwords import STOPWORDS
@@ -270,6 +271,7 @@ def _filters(
             tags.append(
                 tuple(dict.fromkeys(tag("raw_data", v.strip().upper()) for v in f.raw_data))
             )
+        tags += _annotation_filters(f)
         for lo, hi, out in (
             (f.min_samples, f.max_samples, samples),
             (f.year_from, f.year_to, years),
@@ -280,6 +282,28 @@ def _filters(
                 impossible = True
             out.append((lo, hi))
     return tuple(tags), tuple(samples), tuple(years), impossible
+
+
+def _annotation_filters(f: SearchFilters) -> list[tuple[str, ...]]:
+    """One OR-set of tags per annotation filter that is set (entities case-insensitive,
+    characteristics normalised like the stored ones; a bare key matches any value)."""
+    out: list[tuple[str, ...]] = []
+    for name in ANNOTATION_FACETS:
+        values = getattr(f, name)
+        if not values:
+            continue
+        if name != "characteristic":
+            out.append(tuple(dict.fromkeys(tag(name, v) for v in values)))
+            continue
+        tags = []
+        for v in values:
+            key, value = characteristics.parse_filter(v)
+            if value is None:
+                tags.append(tag("characteristic_key", key))
+            else:
+                tags.append(tag("characteristic", characteristics.facet_value(key, value)))
+        out.append(tuple(dict.fromkeys(tags)))
+    return out
 
 
 def _did_you_mean(text: str, groups: list[_Group]) -> str | None:

@@ -23,10 +23,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from omicsoracle.search.base import ANNOTATION_FACETS
 from omicsoracle.search.db_index import DbIndex
 from omicsoracle.search.db_snapshot import DbSnapshot, range_conditions
 from omicsoracle.search.document import SearchDoc
-from omicsoracle.search.fields import ALL_TAG, TEXT_FIELDS, UNKNOWN, index_doc
+from omicsoracle.search.fields import ALL_TAG, INDEX_FORMAT, TEXT_FIELDS, UNKNOWN, index_doc
 from omicsoracle.search.plan import COORDINATION_BOOST, Clause, Plan
 
 # Same order of preference as tantivy's FIELD_WEIGHTS (title > summary > design > extra);
@@ -158,13 +159,34 @@ class SqlSnapshot(DbSnapshot):
         return dict(self.conn.execute(f"SELECT id, show FROM docs WHERE id IN ({marks})", keys))
 
     def _facets(self) -> dict[str, dict[str, int]]:
-        facets: dict[str, dict[str, int]] = {"organism": {}, "type": {}, "platform": {}}
+        facets: dict[str, dict[str, int]] = {
+            name: {} for name in ("organism", "type", "platform", *ANNOTATION_FACETS)
+        }
         for facet, value, count in self.conn.execute(
             """SELECT f.facet, f.value, count(*) FROM temp.hits h
                JOIN facet_values f ON f.doc = h.id GROUP BY f.facet, f.value"""
         ):
             facets[facet][value] = count
         return facets
+
+
+def _check_format(conn: sqlite3.Connection) -> None:
+    """Empty an index written under another INDEX_FORMAT (applied id 0: the next catch-up
+    rebuilds it from the store), as tantivy does for its schema version."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if row is None or row[0] != INDEX_FORMAT:
+            for table in ("docs", "facet_values", "fts", "words"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("UPDATE meta SET value = 0 WHERE key = 'applied'")
+            conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (INDEX_FORMAT,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class SqlIndex(DbIndex[SqlSnapshot]):
@@ -178,6 +200,7 @@ class SqlIndex(DbIndex[SqlSnapshot]):
         setup = _connect(self.path)
         setup.execute("PRAGMA journal_mode=WAL")
         setup.executescript(_SCHEMA)
+        _check_format(setup)
         setup.close()
         self._probe_conn = _connect(self.path)
         self._probe_lock = threading.Lock()
@@ -251,4 +274,6 @@ class SqlIndex(DbIndex[SqlSnapshot]):
                                  ("platform", ix.platforms))
             for value in (items or [UNKNOWN])
         ]  # fmt: skip
+        # Annotation facets have no "unknown" bucket (as in tantivy).
+        values += [(doc_id, facet, v) for facet, items in ix.annotations.items() for v in items]
         conn.executemany("INSERT INTO facet_values VALUES (?, ?, ?)", values)

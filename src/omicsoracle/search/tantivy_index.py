@@ -27,11 +27,13 @@ from typing import Any
 import orjson
 import tantivy
 
+from omicsoracle.search.base import ANNOTATION_FACETS
 from omicsoracle.search.cursor import CursorState, SnapshotCache
 from omicsoracle.search.document import SearchDoc
 from omicsoracle.search.engine import Page, Row, Snapshot, SnapshotIndex
 from omicsoracle.search.fields import (
     ALL_TAG,
+    INDEX_FORMAT,
     SAMPLE_BUCKETS,
     TEXT_FIELDS,
     UNKNOWN,
@@ -44,7 +46,7 @@ from omicsoracle.search.tantivy_query import FIELD_WEIGHTS as FIELD_WEIGHTS
 from omicsoracle.search.tantivy_query import QueryCompiler
 
 META_ACC = "__meta__"
-SCHEMA_VERSION = 2  # an index written with another version is rebuilt from change 0
+SCHEMA_VERSION = INDEX_FORMAT  # an index written with another version is rebuilt from change 0
 WRITER_HEAP = 256_000_000
 WRITER_LOCK_TIMEOUT = 120.0  # seconds to wait for another process's writer
 _WS = "ws"
@@ -66,7 +68,7 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("tags", tokenizer_name=_WS, index_option="basic")
     sb.add_text_field("ids", tokenizer_name=_WS, index_option="basic")
     sb.add_text_field("acc", tokenizer_name="raw", index_option="basic")
-    for name in ("organism", "type", "platform"):
+    for name in ("organism", "type", "platform", *ANNOTATION_FACETS):
         sb.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
     for name in ("year", "n_samples", "date_key", "samples_key", "bucket"):
         sb.add_integer_field(name, fast=True)
@@ -87,6 +89,7 @@ def _document(ix: IndexedDoc) -> tantivy.Document:
         ("organism", ix.organisms),
         ("type", ix.types),
         ("platform", ix.platforms),
+        *((name, ix.annotations.get(name, ())) for name in ANNOTATION_FACETS),
     ):
         for value in values:
             doc.add_text(name, value)
@@ -114,6 +117,10 @@ def _aggs() -> dict[str, Any]:
         "platform": terms("platform", 20),
         "year": terms("year", 200, missing=False),
         "bucket": terms("bucket", 16, missing=False),
+        # No "unknown" bucket: a series without a tissue is not a tissue called unknown.
+        # Five times the shown size, so ties at the cut are broken by name (as in
+        # engine.order_facets) on the same candidates as the SQL engines see.
+        **{name: terms(name, 100, missing=False) for name in ANNOTATION_FACETS},
     }
 
 
@@ -208,6 +215,7 @@ class TantivySnapshot:
         facets = {
             "organism": counts("organism"), "type": counts("type"),
             "platform": counts("platform"), "year": years, "samples": samples,
+            **{name: counts(name) for name in ANNOTATION_FACETS},
         }  # fmt: skip
         return total, facets
 

@@ -141,6 +141,9 @@ class Store(Protocol):
     def expression_matrix(self, accession: str) -> tuple[str, bytes] | None:
         """A dataset's stored value matrix blob and the table digest it was built from."""
 
+    def datasets_of_series(self, series: str) -> list[str]:
+        """GDS accessions that name ``series`` as their reference series (issue 6)."""
+
     def put_expression_matrix(
         self, accession: str, source_hash: str, shape: tuple[int, int], blob: bytes
     ) -> None: ...

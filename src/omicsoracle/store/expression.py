@@ -58,3 +58,11 @@ def put_matrix(conn: Connection, accession: str, source_hash: str, shape: Any, b
         ),
         {"a": accession, "h": source_hash, "p": shape[0], "s": shape[1], "m": blob, "t": now_iso()},
     )
+
+
+def datasets_of_series(conn: Connection, series: str) -> list[str]:
+    """GDS accessions whose reference series is ``series`` (GDS numbers in order)."""
+    rows = conn.execute(
+        text("SELECT accession FROM datasets WHERE reference_series = :s"), {"s": series}
+    )
+    return sorted((a for (a,) in rows), key=lambda a: (len(a), a))

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, text
 
 from omicsoracle.model import ACCESSION_RE, PMID_RE
 from omicsoracle.search.document import SearchDoc
+from omicsoracle.store.annotations import series_annotations
 
 # Sample text folded into a series' search document: enough to match on tissue,
 # cell type or treatment words, capped so a 2,000-sample series cannot swamp BM25.
@@ -70,6 +71,7 @@ def search_docs(conn: Connection, accessions: Sequence[str]) -> list[SearchDoc]:
             extra[series].extend(v for _, v in d.get("characteristics") or () if v)
             sample_organisms[series].extend(d.get("organisms") or ())
     datasets: dict[str, list[str]] = defaultdict(list)
+    subsets: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for acc, series, ddoc in conn.execute(
         _in(
             "SELECT accession, reference_series, doc FROM datasets WHERE reference_series IN :keys"
@@ -80,6 +82,7 @@ def search_docs(conn: Connection, accessions: Sequence[str]) -> list[SearchDoc]:
         d = orjson.loads(ddoc)
         extra[series].extend(x for x in (d.get("title"), d.get("description")) if x)
         extra[series].extend(s["description"] for s in d.get("subsets") or ())
+        subsets[series].extend(d.get("subsets") or ())
     for series, title, term in conn.execute(
         _in(
             "SELECT r.series, p.title, t.term FROM relationships r "
@@ -90,6 +93,7 @@ def search_docs(conn: Connection, accessions: Sequence[str]) -> list[SearchDoc]:
         {"keys": keys},
     ):
         extra[series].extend(x for x in (title, term) if x)
+    annotations = series_annotations(conn, keys, subsets)
     out = []
     for acc, d in docs.items():
         pm = list(dict.fromkeys([*(d.get("pubmed_ids") or []), *pmids.get(acc, [])]))
@@ -113,6 +117,7 @@ def search_docs(conn: Connection, accessions: Sequence[str]) -> list[SearchDoc]:
                 samples=sample_ids,
                 datasets=gds,
                 extra_text=" ".join(dict.fromkeys(extra.get(acc, [])))[:EXTRA_TEXT_LIMIT],
+                annotations=annotations.get(acc, {}),
             )
         )
     return out

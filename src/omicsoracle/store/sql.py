@@ -136,7 +136,7 @@ class SqlStore:
         series: set[str] = set()
         by_type: dict[str, list[str]] = {}
         for change in changes:
-            if change.record_type == "series":
+            if change.record_type in ("series", "annotation"):
                 series.add(change.accession)
             elif change.record_type == "relationship":
                 series.add(change.accession.split("|", 1)[0])
@@ -236,6 +236,10 @@ class SqlStore:
     def expression_matrix(self, accession: str) -> tuple[str, bytes] | None:
         with self._read.connect() as conn:
             return expression.get_matrix(conn, accession)
+
+    def datasets_of_series(self, series: str) -> list[str]:
+        with self._read.connect() as conn:
+            return expression.datasets_of_series(conn, series)
 
     def put_expression_matrix(
         self, accession: str, source_hash: str, shape: tuple[int, int], blob: bytes

@@ -8,8 +8,22 @@ const FACETS = [
   { name: "platform", label: "Platform", list: "platform" },
   { name: "year", label: "Release year", range: ["year_from", "year_to"], parse: yearRange },
   { name: "samples", label: "Samples", range: ["min_samples", "max_samples"], parse: sampleRange },
+  // From the enrichment step: entities extracted from the series, its samples, GDS and
+  // articles, and its samples' characteristics ("tissue: liver").
+  { name: "disease", label: "Disease", list: "disease" },
+  { name: "tissue", label: "Tissue", list: "tissue" },
+  { name: "cell_type", label: "Cell type", list: "cell_type" },
+  { name: "cell_line", label: "Cell line", list: "cell_line" },
+  { name: "gene", label: "Gene", list: "gene" },
+  { name: "characteristic", label: "Sample characteristic", list: "characteristic" },
 ];
-const LIST_LABELS = { organism: "Organism", type: "Type", platform: "Platform", raw_data: "Raw data" };
+const LIST_LABELS = {
+  organism: "Organism", type: "Type", platform: "Platform", raw_data: "Raw data",
+  disease: "Disease", tissue: "Tissue", cell_type: "Cell type", cell_line: "Cell line",
+  gene: "Gene", characteristic: "Characteristic",
+};
+/** Every list-valued filter the search URL carries (search.js reads and writes them). */
+export const LIST_KEYS = Object.keys(LIST_LABELS);
 const SHOWN = 8;
 const NARROW = "(max-width: 700px)";
 
@@ -36,8 +50,13 @@ export function isFiltered(state) {
     state.min_samples || state.max_samples || state.year_from || state.year_to);
 }
 
+// List filters match case-insensitively on the server (tissue=Liver finds "liver"), so a
+// value typed into the URL in another case is the same filter as the facet's value.
+const fold = (v) => String(v).toLowerCase();
+const has = (values, value) => values.some((v) => fold(v) === fold(value));
+
 function isActive(state, facet, value) {
-  if (facet.list) return state[facet.list].includes(value);
+  if (facet.list) return has(state[facet.list], value);
   const range = facet.parse(value);
   return Boolean(range) && state[facet.range[0]] === range[0] && state[facet.range[1]] === range[1];
 }
@@ -47,7 +66,7 @@ export function facetPatch(state, facetName, value) {
   const facet = FACETS.find((f) => f.name === facetName);
   if (facet.list) {
     const values = state[facet.list];
-    return { [facet.list]: values.includes(value) ? values.filter((v) => v !== value) : [...values, value] };
+    return { [facet.list]: has(values, value) ? values.filter((v) => fold(v) !== fold(value)) : [...values, value] };
   }
   const [lo, hi] = isActive(state, facet, value) ? ["", ""] : facet.parse(value);
   return { [facet.range[0]]: lo, [facet.range[1]]: hi };

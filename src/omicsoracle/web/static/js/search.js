@@ -2,10 +2,9 @@
 
 import { api, isAbort, SEARCH_PAGE, url } from "./api.js";
 import { errorBox } from "./errors.js";
-import { facetPatch, facetsPanel, filterChips, isFiltered } from "./facets.js";
+import { LIST_KEYS, facetPatch, facetsPanel, filterChips, isFiltered } from "./facets.js";
 import { fmt, h, highlighted, plural, recordHref, replace } from "./dom.js";
 
-const LIST_KEYS = ["organism", "type", "platform", "raw_data"];
 const NUMBER_KEYS = ["min_samples", "max_samples", "year_from", "year_to"];
 const SORTS = { relevance: "Relevance", date: "Newest first", samples: "Most samples" };
 const EXPORTS = { csv: "CSV", tsv: "TSV", json: "JSON", bibtex: "BibTeX", ris: "RIS" };

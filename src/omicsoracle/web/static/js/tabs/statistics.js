@@ -3,12 +3,14 @@
 // sizes (by characteristic or GDS subset), a cross-tabulation of its two main factors,
 // and summary statistics of the search on screen.
 
-import { ApiError, getJSON } from "../api.js";
+import { ApiError, getJSON, isAbort, url } from "../api.js";
 import { fmt, h, plural, replace } from "../dom.js";
 import { describe, groupsOf, informativeKeys, shares } from "./common.js";
 
 const TOP_ROWS = 100;
 const POLL_MS = 300;
+// A GDS507 comparison takes about 2 s; a queued one waits for those before it.
+const POLL_LIMIT_MS = 120_000;
 
 // Fewer samples per group than this leaves no room for replicate-based tests.
 const MIN_REPLICATES = 3;
@@ -62,18 +64,31 @@ async function postJSON(path, body) {
   return data;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("stopped", "AbortError"));
+    }, { once: true });
+  });
+}
 
-/** Polls the job until it ends; `onProgress(stage)` hears each new stage. */
-async function waitForJob(url, onProgress) {
+/** Polls the comparison (GET /api/v1/analysis/de/{id}: its state, and once done the
+ * first page of the top table, never the multi-MB job result) until it ends, at most
+ * POLL_LIMIT_MS. `onProgress(stage)` hears each stage; `signal` stops it. */
+async function waitForTable(tableUrl, { signal, onProgress }) {
+  const deadline = Date.now() + POLL_LIMIT_MS;
   for (;;) {
-    const job = await getJSON(url);
-    if (job.state === "done") return job.result;
-    if (job.state === "failed") {
-      throw new ApiError(422, "The comparison failed", job.result?.error ?? job.errors?.[0]?.reason ?? "unknown error");
+    const page = await getJSON(url(tableUrl, { limit: TOP_ROWS }), { signal });
+    if (page.state === "done") return page;
+    if (page.state === "failed") throw new ApiError(422, "The comparison failed", page.error ?? "unknown error");
+    if (Date.now() > deadline) {
+      throw new ApiError(504, "The comparison is taking too long",
+        `No result after ${POLL_LIMIT_MS / 60_000} minutes; the server may be busy. Press Compare to look again.`);
     }
-    onProgress(job.progress?.stage ?? job.state);
-    await sleep(POLL_MS);
+    onProgress(page.progress?.stage ?? page.state);
+    await sleep(POLL_MS, signal);
   }
 }
 
@@ -112,55 +127,71 @@ const COLUMNS = [
   { key: "p_adj", label: "Adj. p (Welch)", show: (r) => pValue(r.p_adj) },
 ];
 
-function topTable(result) {
+/** The top table: one page of rows from the server, sorted there (a click on a column
+ * asks for that column's top rows of the whole table, not of the rows on screen). */
+function topTable(first, tableUrl) {
   const state = { key: "mod_p_adj", dir: 1 };
   const body = h("tbody");
+  const problem = h("p", { class: "flag", role: "alert", hidden: true });
   const heads = COLUMNS.map((c) => h("th", { scope: "col", class: c.text ? null : "num", "aria-sort": "none" },
     h("button", { type: "button", class: "link-button", dataset: { sort: c.key }, on: { click: () => sortBy(c.key) } }, c.label)));
   const abs = (k) => k === "log2fc" || k === "mod_t";
-  function value(r, k) {
-    const v = r[k];
-    if (v === null || v === undefined) return null;
-    return abs(k) ? Math.abs(v) : v;
-  }
-  function draw() {
+  let asked = 0;
+  function draw(rows) {
     const { key, dir } = state;
-    const rows = [...result.results].sort((a, b) => {
-      const x = value(a, key);
-      const y = value(b, key);
-      if (x === null || y === null) return (x === null) - (y === null);
-      return (x < y ? -1 : x > y ? 1 : 0) * dir;
-    }).slice(0, TOP_ROWS);
     replace(body, rows.map((r) => h("tr", { class: r.log2fc > 0 ? "up" : "down" },
       COLUMNS.map((c) => (c.text ? h("td", null, r[c.key] ?? "–") : h("td", { class: "num" }, c.show(r)))))));
     COLUMNS.forEach((c, i) => heads[i].setAttribute("aria-sort", c.key === key ? (dir > 0 ? "ascending" : "descending") : "none"));
   }
-  function sortBy(key) {
-    // Fold change and t sort by size, largest first; p-values smallest first.
+  async function sortBy(key) {
+    // Fold change and t sort by size, largest first; p-values and names smallest first.
     state.dir = state.key === key ? -state.dir : (abs(key) ? -1 : 1);
     state.key = key;
-    draw();
+    const mine = ++asked;
+    try {
+      const page = await getJSON(url(tableUrl, { limit: TOP_ROWS, sort: key, descending: state.dir < 0 }));
+      if (mine !== asked) return; // a later click won
+      problem.hidden = true;
+      draw(page.results);
+    } catch (err) {
+      if (mine !== asked) return;
+      problem.textContent = `The table could not be sorted: ${err.detail ?? err.message}`;
+      problem.hidden = false;
+    }
   }
-  draw();
-  return h("div", { class: "table-wrap" }, h("table", { class: "de-table" },
+  draw(first.results);
+  return h("div", { class: "table-wrap" }, problem, h("table", { class: "de-table" },
     h("caption", { class: "visually-hidden" }, "Top differentially expressed probes"),
     h("thead", null, h("tr", null, heads)), body));
 }
 
-function resultView(result, tsvUrl) {
+function scaleNote(result) {
+  const scale = result.log_scale ?? {};
+  if (scale.decided_by === "value_type") {
+    return result.log_transformed
+      ? `values log2-transformed (the dataset declares them as “${scale.value_type}”).`
+      : `values used as they are (the dataset declares them as “${scale.value_type}”, already on a log scale).`;
+  }
+  return `values ${result.log_transformed ? "log2-transformed (they were not on a log scale)" : "already on a log scale"}.`;
+}
+
+function resultView(result, tableUrl, tsvUrl) {
   const { group, vs } = result.groups;
-  const sig = result.results.filter((r) => typeof r.mod_p_adj === "number" && r.mod_p_adj < 0.05);
-  const up = sig.filter((r) => r.log2fc > 0).length;
+  const sig = result.significant ?? { n: 0, up: 0, down: 0 };
+  const from = result.values_from && result.values_from !== result.accession
+    ? h("p", { class: "muted" }, `${result.accession} has no values of its own: they come from its GEO DataSet ${result.values_from}.`)
+    : null;
   return h("div", { class: "de-result" },
+    from,
     h("p", null, `${group.label} (${plural(group.samples.length, "sample")}) vs ${vs.label} (${plural(vs.samples.length, "sample")}): `,
-      `${fmt(result.n_probes)} probes; values ${result.log_transformed ? "log2-transformed (they were not on a log scale)" : "already on a log scale"}.`),
+      `${fmt(result.n_probes)} probes; ${scaleNote(result)}`),
     h("div", { class: "stat-grid" },
-      h("div", { class: "stat" }, h("span", { class: "value" }, fmt(sig.length)), h("span", { class: "label" }, "Probes at adj. p < 0.05")),
-      h("div", { class: "stat" }, h("span", { class: "value" }, fmt(up)), h("span", { class: "label" }, `Higher in ${group.label}`)),
-      h("div", { class: "stat" }, h("span", { class: "value" }, fmt(sig.length - up)), h("span", { class: "label" }, `Higher in ${vs.label}`))),
+      h("div", { class: "stat" }, h("span", { class: "value" }, fmt(sig.n)), h("span", { class: "label" }, "Probes at adj. p < 0.05")),
+      h("div", { class: "stat" }, h("span", { class: "value" }, fmt(sig.up)), h("span", { class: "label" }, `Higher in ${group.label}`)),
+      h("div", { class: "stat" }, h("span", { class: "value" }, fmt(sig.down)), h("span", { class: "label" }, `Higher in ${vs.label}`))),
     h("p", null, h("a", { class: "btn btn-small", href: tsvUrl, download: `${result.accession}_de.tsv` }, "Download TSV"),
-      ` Top ${TOP_ROWS} of ${fmt(result.n_probes)} probes; click a column to sort.`),
-    topTable(result));
+      ` Top ${TOP_ROWS} of ${fmt(result.total ?? result.n_probes)} probes; click a column to sort.`),
+    topTable(result, tableUrl));
 }
 
 async function deSection(record) {
@@ -186,24 +217,39 @@ async function deSection(record) {
   const status = h("p", { class: "muted", role: "status", "aria-live": "polite" });
   const view = h("div");
   const run = h("button", { type: "button", class: "btn btn-primary", on: { click: go } }, "Compare");
+  // One comparison followed at a time: a new one, or the tab closing, stops the last.
+  let current = null;
+  const shown = () => view.isConnected && !view.closest("[hidden]");
   async function go() {
+    current?.abort();
+    const control = new AbortController();
+    current = control;
     const g = groups[Number(a.value)];
     const v = groups[Number(b.value)];
-    run.disabled = true;
     replace(view);
     status.textContent = "Starting…";
+    const watch = setInterval(() => { if (!shown()) control.abort(); }, POLL_MS);
     try {
       const job = await postJSON("/api/v1/analysis/de", {
         accession: info.accession, group: `${g.key}:${g.value}`, vs: `${v.key}:${v.value}`,
       });
-      const result = await waitForJob(job.url, (stage) => { status.textContent = `Running: ${stage}…`; });
+      const tableUrl = job.table ?? `/api/v1/analysis/de/${encodeURIComponent(job.job_id)}`;
+      const first = await waitForTable(tableUrl, {
+        signal: control.signal,
+        onProgress: (stage) => { status.textContent = `Running: ${stage}…`; },
+      });
       status.textContent = "";
-      replace(view, resultView(result, job.tsv));
+      replace(view, resultView(first, tableUrl, job.tsv));
     } catch (err) {
+      if (current !== control) return; // another comparison took over the view
       status.textContent = "";
-      replace(view, h("p", { class: "flag", role: "alert" }, `${err.title ?? "Error"}: ${err.detail ?? err.message}`));
+      if (isAbort(err)) {
+        replace(view, h("p", { class: "muted", role: "status" }, "Stopped following the comparison when the tab closed. Press Compare to see its result."));
+      } else {
+        replace(view, h("p", { class: "flag", role: "alert" }, `${err.title ?? "Error"}: ${err.detail ?? err.message}`));
+      }
     } finally {
-      run.disabled = false;
+      clearInterval(watch);
     }
   }
   out.push(

@@ -3,7 +3,7 @@
 // from the statistics API's differential-expression job. Drawn with plotly.js, which is
 // loaded only when the first chart is drawn (charts.js).
 
-import { ApiError, getJSON } from "../api.js";
+import { ApiError, getJSON, url } from "../api.js";
 import { fmt, h, replace } from "../dom.js";
 import { errorBox, loadingBox } from "../errors.js";
 import { chartsFromFacets, download, draw, facetFigure, heatmapFigure, volcanoFigure } from "./charts.js";
@@ -72,7 +72,53 @@ export function searchCharts(search) {
   }
   out.push(chartBox(facetFigure(charts.samples), "search-sample-sizes",
     charts.samples.unknown ? `${fmt(charts.samples.unknown)} series have no sample count and are not drawn.` : null));
+  out.push(...overRepresentation(search));
   return out;
+}
+
+const FIELD_LABELS = {
+  organism: "Organism", type: "Series type", platform: "Platform", disease: "Disease", tissue: "Tissue",
+  cell_type: "Cell type", cell_line: "Cell line", gene: "Gene", characteristic: "Characteristic",
+};
+const SHOWN_TERMS = 25;
+
+/** Which facet values the results hold more often than the corpus does: a statistical test
+ * of its own (hypergeometric, BH-adjusted; /api/v1/analysis/enrichment), run on request. */
+function overRepresentation(search) {
+  const slot = h("div", { class: "enrichment", dataset: { enrichment: "" } });
+  const run = async () => {
+    replace(slot, loadingBox("Testing the results against the whole corpus…"));
+    try {
+      const body = await getJSON(url("/api/v1/analysis/enrichment", search.params ?? { q: search.query }));
+      replace(slot, enrichmentTable(body));
+    } catch (err) {
+      replace(slot, errorBox(err, run));
+    }
+  };
+  const button = h("button", { type: "button", class: "btn", on: { click: run } }, "Test over-representation");
+  return [
+    h("h3", null, "Over-represented in these results"),
+    h("p", { class: "muted" }, "Organisms, series types, platforms and extracted entities (diseases, tissues, cell types, cell lines, genes, sample characteristics) that these results hold more often than the whole corpus: one-sided hypergeometric test, Benjamini–Hochberg adjusted."),
+    h("div", { class: "chart-controls" }, button),
+    slot,
+  ];
+}
+
+function enrichmentTable(body) {
+  const terms = (body.terms ?? []).filter((t) => t.p_adj !== undefined && t.fold > 1).slice(0, SHOWN_TERMS);
+  if (!terms.length) return h("p", { class: "muted" }, "Nothing is over-represented in these results.");
+  const head = ["Facet", "Value", "In results", "In corpus", "Fold", "Adjusted p"];
+  const row = (t) => h("tr", { class: t.p_adj < 0.05 ? "significant" : null, dataset: { field: t.field, value: t.value } },
+    h("td", null, FIELD_LABELS[t.field] ?? t.field),
+    h("td", null, t.value),
+    h("td", { class: "num" }, `${fmt(t.in_results)} of ${fmt(body.total)}`),
+    h("td", { class: "num" }, `${fmt(t.in_corpus)} of ${fmt(body.corpus)}`),
+    h("td", { class: "num" }, t.fold.toFixed(1)),
+    h("td", { class: "num" }, t.p_adj < 1e-4 ? t.p_adj.toExponential(1) : t.p_adj.toFixed(4)));
+  return h("div", { class: "table-wrap" }, h("table", { class: "enrichment-table" },
+    h("caption", { class: "visually-hidden" }, "Over-represented facet values"),
+    h("thead", null, h("tr", null, head.map((c, i) => h("th", { scope: "col", class: i > 1 ? "num" : null }, c)))),
+    h("tbody", null, terms.map(row))));
 }
 
 /** The search page's charts panel (search.js). */
@@ -120,22 +166,32 @@ async function postJSON(path, body) {
   return data;
 }
 
-/** The finished DE job's result (polled; the job model of api/jobs.py). */
+/** The finished DE job's charts data: the comparison's summary and heatmap (its table
+ * route with one row, polled while it runs) and the volcano's columns. Never the job's
+ * whole result, which holds every probe (several MB for GDS507). */
 async function deResult(accession, group, vs, onProgress) {
   const started = await postJSON("/api/v1/analysis/de", { accession, group, vs });
-  const jobUrl = started.url ?? `/api/v1/jobs/${encodeURIComponent(started.job_id ?? started.job)}`;
+  const id = encodeURIComponent(started.job_id);
+  const tableUrl = started.table ?? `/api/v1/analysis/de/${id}`;
   const deadline = Date.now() + POLL_LIMIT_MS;
   for (;;) {
-    const job = await getJSON(jobUrl);
-    if (job.state === "done" && job.result) return { job, result: job.result };
-    if (job.state === "failed") {
-      const why = job.errors?.[0]?.detail ?? job.errors?.[0]?.message ?? job.result?.error ?? "the comparison failed";
-      throw new ApiError(422, "The comparison failed", String(why));
+    const page = await getJSON(url(tableUrl, { limit: 1 }));
+    if (page.state === "done") {
+      const columns = await getJSON(started.volcano ?? `/api/v1/analysis/de/${id}/volcano`);
+      return { id: started.job_id, result: { ...page, results: volcanoRows(columns) } };
     }
+    if (page.state === "failed") throw new ApiError(422, "The comparison failed", String(page.error ?? "the comparison failed"));
     if (Date.now() > deadline) throw new ApiError(504, "The comparison is taking too long", "Try again later.");
-    onProgress(job);
+    onProgress(page);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/** Row objects of the volcano's parallel arrays, in the shape charts.js draws. */
+export function volcanoRows(columns) {
+  return columns.probe.map((probe, i) => ({
+    probe, gene: columns.gene[i], log2fc: columns.log2fc[i], mod_p_adj: 10 ** -columns.neg_log10_p_adj[i],
+  }));
 }
 
 function unavailable(detail) {
@@ -195,14 +251,14 @@ async function expressionCharts(record) {
     }
     replace(slot, loadingBox("Comparing the groups…"));
     try {
-      const { job, result } = await deResult(acc, group.value, vs.value, (j) => {
+      const { id, result } = await deResult(acc, group.value, vs.value, (j) => {
         const pct = j.progress?.fraction ?? j.progress?.percent;
         replace(slot, loadingBox(typeof pct === "number" ? `Comparing the groups… ${Math.round(pct <= 1 ? pct * 100 : pct)}%` : "Comparing the groups…"));
       });
-      const tsv = `/api/v1/analysis/de/${encodeURIComponent(job.id)}.tsv`;
+      const tsv = `/api/v1/analysis/de/${encodeURIComponent(id)}.tsv`;
       replace(slot,
         chartBox(volcanoFigure(result), slug(`${acc}-volcano`),
-          `${fmt(result.n_probes ?? result.results?.length)} probes; significant: BH-adjusted moderated p < 0.05 and |log2 FC| ≥ 1.${result.log_transformed ? " Values were log2-transformed first." : ""}`),
+          `${fmt(result.n_probes ?? result.results?.length)} probes${result.values_from && result.values_from !== acc ? ` (values from ${result.values_from})` : ""}; significant: BH-adjusted moderated p < 0.05 and |log2 FC| ≥ 1.${result.log_transformed ? " Values were log2-transformed first." : ""}`),
         chartBox(heatmapFigure(result), slug(`${acc}-heatmap`), "Rows: z-scored log2 values of each probe across the samples."),
         h("p", null, h("a", { href: tsv, download: `${acc}-de.tsv`, class: "btn btn-small" }, "Download the full table (TSV)")));
     } catch (err) {

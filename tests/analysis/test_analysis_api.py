@@ -119,9 +119,11 @@ def test_dataset_without_values(
     finally:
         store.close()
     with TestClient(create_app(settings)) as c:
-        r = c.post("/api/v1/analysis/de", json=RCC)
-        assert r.status_code == 422
-        assert "no expression values" in r.json()["detail"]
+        for body in (RCC, {**RCC, "vs": "disease state:healthy"}):
+            # The missing values are the answer even when a group is unknown too.
+            r = c.post("/api/v1/analysis/de", json=body)
+            assert r.status_code == 422
+            assert r.json()["detail"] == "GDS507 has no expression values to compare"
         assert c.get("/api/v1/analysis/groups/GDS507").json()["has_values"] is False
 
 

@@ -81,12 +81,63 @@ def test_synonymous_keys_share_a_group_key(store: Store) -> None:
     assert "no expression values" in err.value.message  # both groups were found
 
 
+def _recased_copy(tmp_path: Path) -> Path:
+    """GSE87585 with its cell line names written in other cases, as other submitters
+    would: two of six RPMI-8226 samples as ``rpmi-8226`` (the usual spelling wins) and
+    the first three of six U266 samples as ``u266`` (a tie: the smallest spelling,
+    ``U266``, wins although ``u266`` comes first)."""
+    with gzip.open(DEMO / "GSE87585_family.soft.gz", "rt", encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    seen = {"RPMI-8226": 0, "U266": 0}
+    for i, line in enumerate(lines):
+        for name, recased, n in (("RPMI-8226", "rpmi-8226", 2), ("U266", "u266", 3)):
+            if line == f"!Sample_characteristics_ch1 = cell line: {name}":
+                seen[name] += 1
+                if seen[name] <= n:
+                    lines[i] = f"!Sample_characteristics_ch1 = cell line: {recased}"
+    assert seen == {"RPMI-8226": 6, "U266": 6}
+    out = tmp_path / "GSE87585_family.soft.gz"
+    with gzip.open(out, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    return out
+
+
+def test_values_differing_only_in_case_form_one_group(store: Store, tmp_path: Path) -> None:
+    ingest_paths(store, [_recased_copy(tmp_path)])
+    record = store.get("GSE87585", sample_limit=1000)
+    assert record is not None
+    # The record keeps each sample's own spelling; the groups merge them.
+    spelt = {v for s in record["samples_page"]["items"] for k, v in s["characteristics"]}
+    assert {"rpmi-8226", "RPMI-8226", "u266", "U266"} <= spelt
+    groups = dataset_groups(record)
+    lines = [(g.label, len(g.samples)) for g in groups if g.key == "cell line"]
+    assert lines == [("cell line: RPMI-8226", 6), ("cell line: U266", 6)]
+    for spec in ("cell line: u266", "Cell Line:U266", "cell line:rpmi-8226"):
+        found = find_group(groups, spec)
+        assert found is not None, spec
+        assert found.value.lower() == spec.split(":")[1].strip().lower()
+
+
 GSE781_HEADER = """^SERIES = GSE781
 !Series_title = Renal clear cell carcinoma (series of GDS507)
 !Series_geo_accession = GSE781
 !Series_type = Expression profiling by array
 !Series_platform_id = GPL97
 """
+
+
+def test_no_values_is_answered_before_an_unknown_group(store: Store) -> None:
+    # GSE87585 has no values and no "disease state" groups: the values are the reason.
+    ingest_paths(store, [DEMO / "GSE87585_family.soft.gz"])
+    for group, vs in (
+        ("disease state:RCC", "disease state:normal"),
+        ("cell line: RPMI-8226", "cell line: HeLa"),
+        ("cell line: RPMI-8226", "cell line: RPMI-8226"),
+    ):
+        with pytest.raises(AnalysisError) as err:
+            comparison.resolve(store, "GSE87585", group, vs)
+        assert err.value.status == 422
+        assert err.value.message == "GSE87585 has no expression values to compare"
 
 
 def test_series_values_from_its_dataset(store: Store, tmp_path: Path) -> None:

@@ -80,3 +80,18 @@ def test_cli_filters(demo_settings: Settings) -> None:
     assert orjson.loads(filtered.stdout)["total"] == expected
     typed = runner.invoke(app, ["search", "breast cancer cell_line:MCF-7", "--json"], env=env)
     assert orjson.loads(typed.stdout)["total"] == expected
+
+
+def test_enrichment_tests_the_literal_result_set_when_asked(client: TestClient) -> None:
+    """The page sends literal=true when the search on screen was literal: the test must
+    run on that result set, not on the one the understood query would give."""
+    q = "mouse liver at least 20 samples"
+    for literal in ("false", "true"):
+        shown = client.get("/api/v1/search", params={"q": q, "literal": literal, "limit": 1})
+        tested = client.get("/api/v1/analysis/enrichment", params={"q": q, "literal": literal})
+        assert tested.json()["total"] == shown.json()["total"], literal
+    understood = client.get("/api/v1/search", params={"q": q, "limit": 1}).json()["total"]
+    literal_total = client.get(
+        "/api/v1/search", params={"q": q, "literal": "true", "limit": 1}
+    ).json()["total"]
+    assert understood != literal_total

@@ -106,14 +106,17 @@ def test_a_store_enriched_by_another_extractor_version_is_enriched_again(store: 
             text("UPDATE enrichment_state SET vocabulary = '1:0123' WHERE name = 'entities'")
         )
     assert outdated(store)
-    # An upload job's enrichment does not turn into a whole-corpus pass: it says so.
+    # An upload job's enrichment does not turn into a whole-corpus pass: it says so,
+    # enriches what the upload wrote, and leaves the store marked for the upgrade.
+    ingest_paths(store, [PUBMED])
     quiet = enrich(store)
     assert quiet.outdated
     assert not quiet.full
+    assert set(quiet.records) == {"publication"}
     assert outdated(store)
     again = enrich(store, upgrade=True)  # the CLI's ingest and enrich
     assert again.full
-    assert again.entities == first.entities
+    assert again.entities > first.entities  # the MINIML series and the PubMed articles
     assert not outdated(store)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from de_fixture import gds507_de_result, volcano_classes
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from web_helpers import PageLog, Server, wait_for_results
 
 pytestmark = pytest.mark.slow
@@ -222,6 +222,34 @@ def test_record_tab_loads_charts_only_when_opened(
     else:
         expect(panel.locator(".stats-unavailable")).to_contain_text("Statistics not available")
     page.screenshot(path=artifacts / "tab-visualization-gds507.png", full_page=True)
+
+
+DE_TABLE = re.compile(r"/api/v1/analysis/de/[0-9a-f]{32}\?")
+
+
+def _still_running(route: Route) -> None:
+    # The job's table route as the server answers a job still running (the comparison
+    # itself runs for real; only its state is held).
+    job_id = route.request.url.split("/de/")[1].split("?")[0]
+    body = {"id": job_id, "state": "running", "progress": {"stage": "testing", "fraction": 0.4}}
+    route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+
+def test_de_polling_stops_when_the_tab_closes(page: Page, page_log: PageLog) -> None:
+    page.route(DE_TABLE, _still_running)
+    page.clock.install()
+    page.goto("/?id=GDS507&tab=visualization")
+    panel = page.locator("#panel-visualization")
+    expect(panel.locator(".de-charts")).to_contain_text("Comparing the groups… 40%")
+    page.locator("[role=tab][data-tab=overview]").click()
+    page.clock.run_for("00:02")
+    polls = sum(bool(DE_TABLE.search(u)) for u in page_log.requests)
+    page.clock.run_for("00:10")
+    assert sum(bool(DE_TABLE.search(u)) for u in page_log.requests) == polls  # stopped
+    page.locator("[role=tab][data-tab=visualization]").click()
+    expect(panel.locator(".de-charts")).to_contain_text(
+        "Stopped following the comparison when the tab closed"
+    )
 
 
 def test_over_representation_of_the_results(page: Page, page_log: PageLog, server: Server) -> None:

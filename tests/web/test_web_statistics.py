@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_bad_pair_shows_the_servers_reason(page: Page) -> None:
 TABLE = re.compile(r"/api/v1/analysis/de/[0-9a-f]{32}\?")
 
 
-def _answer(state: dict[str, object]) -> object:
+def _answer(state: dict[str, object]) -> Callable[[Route], None]:
     # The job's table route as the server answers a job that failed or is still running
     # (the comparison itself runs for real; only its later state is held).
     def fulfill(route: Route) -> None:
@@ -118,3 +119,34 @@ def test_polling_stops_when_the_tab_closes(page: Page, page_log: PageLog) -> Non
     assert sum(bool(TABLE.search(u)) for u in page_log.requests) == polls
     page.locator("[role=tab][data-tab=statistics]").click()
     expect(panel).to_contain_text("Stopped following the comparison when the tab closed")
+
+
+def test_a_newer_comparison_takes_over_from_an_older_one(page: Page, page_log: PageLog) -> None:
+    held: list[str] = []  # the first comparison's job: held "running"
+
+    def route(route: Route) -> None:
+        job_id = route.request.url.split("/de/")[1].split("?")[0]
+        if not held:
+            held.append(job_id)
+        if job_id == held[0]:
+            _answer({"state": "running", "progress": {"stage": "testing"}})(route)
+        else:
+            route.continue_()
+
+    page.route(TABLE, route)
+    page.goto("/?id=GDS507&tab=statistics")
+    panel = page.locator("#panel-statistics")
+    panel.get_by_role("button", name="Compare").click()
+    expect(panel.get_by_role("status").first).to_contain_text("Running: testing")
+    panel.locator("#de-group").select_option(label="disease state: normal (n=8)")
+    panel.locator("#de-vs").select_option(label="disease state: RCC (n=9)")
+    panel.get_by_role("button", name="Compare").click()
+    expect(panel.locator("table.de-table tbody tr")).to_have_count(100, timeout=30_000)
+    expect(panel.locator(".de-result")).to_contain_text(
+        "disease state:normal (8 samples) vs disease state:RCC (9 samples)"
+    )
+    first = sum(held[0] in u for u in page_log.requests)
+    # The older comparison was stopped, not left polling behind the newer result.
+    page.wait_for_timeout(1_000)  # more than three of its poll intervals
+    assert sum(held[0] in u for u in page_log.requests) == first
+    expect(panel.get_by_role("status").first).to_have_text("")

@@ -130,6 +130,10 @@ def groups_summary(store: Store, accession: str) -> dict[str, Any]:
 def resolve(store: Store, accession: str, group: str, vs: str) -> tuple[Source, Group, Group]:
     """The source and both groups of a request, or the AnalysisError to answer."""
     src = source_of(store, accession)
+    # Before the groups: without values no pair of groups can be compared, and naming a
+    # missing group first would send the user looking for the right one in vain.
+    if not src.has_values:
+        raise AnalysisError(422, f"{accession} has no expression values to compare")
     groups = dataset_groups(src.values)
     picked = []
     for spec in (group, vs):
@@ -149,8 +153,6 @@ def resolve(store: Store, accession: str, group: str, vs: str) -> tuple[Source, 
             raise AnalysisError(
                 422, f"group {g.label!r} has {len(g.samples)} sample(s); 2 are needed"
             )
-    if not src.has_values:
-        raise AnalysisError(422, f"{accession} has no expression values to compare")
     return src, a, b
 
 
@@ -188,7 +190,10 @@ def run(
     logged, scale = de.log2_values(matrix.values[:, ia + ib], record.get("value_type"))
     result = de.compare(logged[:, : len(ia)], logged[:, len(ia) :])
     step("annotating", 0.8)
-    symbols = gene_symbols(store, record.get("platform"), matrix.probes)
+    # A GDS names one platform; a series lists its platforms (a series matrix file holds
+    # one platform's samples: the first listed, as GEO writes single-platform series).
+    platform = record.get("platform") or next(iter(record.get("platforms") or ()), None)
+    symbols = gene_symbols(store, platform, matrix.probes)
     genes = [s or (str(i) or None) for s, i in zip(symbols, matrix.identifiers, strict=True)]
     # Sorted by moderated adjusted p (NaN last), then moderated p, then probe id.
     order = np.lexsort(

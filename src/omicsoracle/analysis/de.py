@@ -22,20 +22,39 @@ from scipy import special, stats
 Array = NDArray[np.float64]
 
 
-def needs_log2(values: Array) -> bool:
-    """GEO2R's rule, as its R code writes it::
-
-        qx <- quantile(ex, c(0., 0.25, 0.5, 0.75, 0.99, 1.0), na.rm=T)
-        LogC <- (qx[5] > 100) || (qx[6]-qx[1] > 50 && qx[2] > 0)
-
-    R's default quantile (type 7) is numpy's default ("linear"); ``na.rm`` drops the
-    missing values (NaN here).
-    """
+def _quantiles(values: Array) -> Array | None:
+    # R's default quantile (type 7) is numpy's default ("linear"); ``na.rm`` drops the
+    # missing values (NaN here).
     finite = values[np.isfinite(values)]
     if finite.size == 0:
+        return None
+    return np.quantile(finite, [0.0, 0.25, 0.5, 0.75, 0.99, 1.0])
+
+
+def needs_log2(values: Array) -> bool:
+    """GEO2R's rule, as its R template writes it::
+
+        qx <- quantile(ex, c(0., 0.25, 0.5, 0.75, 0.99, 1.0), na.rm=T)
+        LogC <- (qx[5] > 100) ||
+                (qx[6]-qx[1] > 50 && qx[2] > 0) ||
+                (qx[2] > 0 && qx[2] < 1 && qx[4] > 1 && qx[4] < 2)
+
+    The three clauses: large values, a wide range of positive values, and unlogged
+    ratios (first quartile between 0 and 1, third between 1 and 2: ratios around 1,
+    which on a log scale would be centred on 0).
+    """
+    qx = _quantiles(values)
+    if qx is None:
         return False
-    qx = np.quantile(finite, [0.0, 0.25, 0.5, 0.75, 0.99, 1.0])
-    return bool(qx[4] > 100 or (qx[5] - qx[0] > 50 and qx[1] > 0))
+    return bool(
+        qx[4] > 100 or (qx[5] - qx[0] > 50 and qx[1] > 0) or (0 < qx[1] < 1 and 1 < qx[3] < 2)
+    )
+
+
+def _plainly_unlogged(values: Array) -> bool:
+    # GEO2R's first clause alone: no log scale puts 1% of the values above 100.
+    qx = _quantiles(values)
+    return qx is not None and bool(qx[4] > 100)
 
 
 def _log2(values: Array) -> Array:
@@ -58,7 +77,8 @@ class LogScale:
     """Why the values were (or were not) log2-transformed before testing."""
 
     transformed: bool
-    decided_by: str  # "value_type" (the GDS said) or "quantiles" (GEO2R's rule)
+    # "value_type" (the GDS said), "quantiles" (GEO2R's rule) or CONTRADICTED.
+    decided_by: str
     value_type: str | None
 
     def as_dict(self) -> dict[str, object]:
@@ -69,12 +89,24 @@ class LogScale:
         }
 
 
+# A declared log scale the values plainly do not have (issue 6 review).
+CONTRADICTED = "quantiles (declared type contradicted)"
+
+
 def log_scale(values: Array, value_type: str | None = None) -> LogScale:
     """Decide the transform: a GDS's declared value type when it says the values are
     logged (or transformed) or are plain ratios; otherwise GEO2R's quantile rule
-    (``count`` and undeclared values)."""
+    (``count`` and undeclared values).
+
+    A declared log scale is not taken on trust when the values are plainly unlogged
+    (99th percentile above 100, GEO2R's first clause): they are transformed and
+    ``decided_by`` says the declaration was contradicted. The other clauses are not
+    enough to overrule a declaration (logged counts can have a wide positive range).
+    """
     declared = " ".join((value_type or "").split()).casefold() or None
     if declared is not None and (declared in LOGGED_TYPES or declared.startswith("log")):
+        if _plainly_unlogged(values):
+            return LogScale(transformed=True, decided_by=CONTRADICTED, value_type=value_type)
         return LogScale(transformed=False, decided_by="value_type", value_type=value_type)
     if declared in RATIO_TYPES:
         # A ratio around 1 often passes the quantile rule as "already logged", but an

@@ -30,9 +30,15 @@ CORPUS_FACET_SIZE = 100
 
 
 def _facets(
-    rt: Runtime, query: str, filters: SearchFilters, facet_size: int | None = None
+    rt: Runtime,
+    query: str,
+    filters: SearchFilters,
+    facet_size: int | None = None,
+    literal: bool = False,
 ) -> tuple[int, dict[str, dict[str, int]]]:
-    request = SearchRequest(query=query, limit=1, filters=filters, facet_size=facet_size)
+    request = SearchRequest(
+        query=query, limit=1, filters=filters, facet_size=facet_size, literal=literal
+    )
     body = rt.search(request).to_dict()
     counts = {f: {b["value"]: b["count"] for b in body["facets"].get(f, [])} for f in FIELDS}
     return int(body["total"]), counts
@@ -43,9 +49,12 @@ def _only(field: str, value: str) -> SearchFilters:
     return SearchFilters.build(**only)
 
 
-def for_query(rt: Runtime, query: str, filters: SearchFilters) -> dict[str, Any]:
-    """The enrichment document of the results of ``query`` with ``filters``."""
-    total, found = _facets(rt, query, filters)
+def for_query(
+    rt: Runtime, query: str, filters: SearchFilters, literal: bool = False
+) -> dict[str, Any]:
+    """The enrichment document of the results of ``query`` with ``filters`` (``literal``:
+    the words as typed, as the search did)."""
+    total, found = _facets(rt, query, filters, literal=literal)
     corpus, everywhere = _facets(rt, "", SearchFilters(), CORPUS_FACET_SIZE)
     rows: list[dict[str, Any]] = []
     for field in FIELDS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,7 +143,8 @@ def gene_symbols(store: Store, platform: str | None, probes: NDArray[np.str_]) -
 def dataset_groups(record: dict[str, Any]) -> list[Group]:
     """Sample groups of a record: its GDS subsets, else its samples' characteristics
     normalised like the characteristic facets (``Tissue: Liver`` and ``tissue: liver``
-    are one group, ``tissue: liver``)."""
+    are one group, ``tissue: liver``; values differing only in case, ``HeLa`` and
+    ``HELA``, are one group spelt the way most samples spell it)."""
     subsets = record.get("subsets_detail") or record.get("subsets") or []
     groups = [
         Group(
@@ -152,7 +154,10 @@ def dataset_groups(record: dict[str, Any]) -> list[Group]:
     ]
     if groups:
         return groups
+    # Values that differ only in case are one group, as they are one facet value
+    # (the store keeps one spelling per key and lower(value)): "HeLa" and "HELA".
     by_pair: dict[tuple[str, str], list[str]] = {}
+    spellings: dict[tuple[str, str], Counter[str]] = {}
     # A series record lists its samples' accessions in "samples" and their summaries
     # (with characteristics) in "samples_page" (store/records.py get_record).
     samples = (record.get("samples_page") or {}).get("items") or []
@@ -161,10 +166,21 @@ def dataset_groups(record: dict[str, Any]) -> list[Group]:
             key, value = _characteristic(char)
             if not value:
                 continue
-            members = by_pair.setdefault((key, value), [])
+            slot = (key, value.lower())
+            spellings.setdefault(slot, Counter())[value] += 1
+            members = by_pair.setdefault(slot, [])
             if sample["accession"] not in members:  # one sample, two spellings
                 members.append(sample["accession"])
-    return [Group(k, v, s, characteristic=True) for (k, v), s in sorted(by_pair.items())]
+    groups = [
+        Group(key, _most_frequent(spellings[(key, lowered)]), members, characteristic=True)
+        for (key, lowered), members in by_pair.items()
+    ]
+    return sorted(groups, key=lambda g: (g.key, g.value))
+
+
+def _most_frequent(counts: Counter[str]) -> str:
+    # Ties go to the smallest spelling, so the label never depends on sample order.
+    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]
 
 
 def _characteristic(char: Any) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from omicsoracle.api.errors import problem
 from omicsoracle.api.events import EventHub
 from omicsoracle.api.job_tasks import JobTasks
 from omicsoracle.api.ratelimit import limit
-from omicsoracle.api.search import Filters, QueryText
+from omicsoracle.api.search import Filters, Literal_, QueryText
 from omicsoracle.cache import Cache
 from omicsoracle.jobs import Job, JobStore
 from omicsoracle.runtime import Runtime
@@ -261,10 +261,12 @@ async def de_volcano(request: Request, job_id: JobId) -> Response:
 
 
 @router.get("/enrichment", summary="Facets over-represented in a result set against the corpus")
-async def enrichment(request: Request, filters: Filters, q: QueryText = "") -> Response:
+async def enrichment(
+    request: Request, filters: Filters, q: QueryText = "", literal: Literal_ = False
+) -> Response:
     """Organisms, series types, platforms and extracted entities / sample characteristics
     over-represented in the results of a search (hypergeometric test, BH-adjusted over
-    every term)."""
+    every term); ``literal`` as in ``/search``, so the result set is the one on screen."""
     rt = runtime(request)
-    body = await to_thread.run_sync(over_represented.for_query, rt, q, filters)
+    body = await to_thread.run_sync(over_represented.for_query, rt, q, filters, literal)
     return json_response(body)

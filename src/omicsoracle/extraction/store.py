@@ -84,7 +84,19 @@ def corpus_values(conn: Connection) -> list[tuple[str, str]]:
 
 
 def annotation_tables(conn: Connection) -> list[tuple[str, str]]:
-    """(platform, content digest) of the stored platform tables (GPL annotations among them)."""
+    """(platform, content digest) of the stored tables of human platforms: their gene
+    symbols are HGNC's, the symbols the gene facet shows (a mouse platform's "Stat3"
+    would be a second spelling of STAT3)."""
+    human = {
+        acc
+        for acc, doc in conn.execute(
+            text(
+                "SELECT accession, doc FROM platforms WHERE accession IN "
+                "(SELECT DISTINCT owner FROM data_tables WHERE owner LIKE 'GPL%')"
+            )
+        )
+        if "Homo sapiens" in (orjson.loads(doc).get("organisms") or ())
+    }
     rows = conn.execute(
         text(
             "SELECT owner, content_hash FROM data_tables WHERE owner LIKE 'GPL%' ORDER BY owner, seq"
@@ -92,24 +104,39 @@ def annotation_tables(conn: Connection) -> list[tuple[str, str]]:
     )
     digests: dict[str, list[str]] = {}
     for owner, digest in rows:
-        digests.setdefault(owner, []).append(digest)
+        if owner in human:
+            digests.setdefault(owner, []).append(digest)
     return [
         (owner, hashlib.sha256("".join(d).encode()).hexdigest()) for owner, d in digests.items()
     ]
 
 
-def platform_genes(store: Store, platforms: Sequence[str]) -> dict[str, str]:
-    """symbol -> Entrez gene id over the stored tables of ``platforms`` that carry gene
-    symbols (GEO annotation files: "Gene symbol", "Gene ID"); other tables are skipped."""
+# (platform, table digest) -> its symbols: a vocabulary rebuild (any new characteristic
+# value changes the fingerprint) reads only the tables it has not read before.
+_TABLE_GENES: dict[tuple[str, str], dict[str, str]] = {}
+_TABLE_GENES_MAX = 256
+
+
+def platform_genes(store: Store, tables: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """symbol -> Entrez gene id over the stored ``(platform, digest)`` tables that carry
+    gene symbols (GEO annotation files: "Gene symbol", "Gene ID"); others are skipped."""
     genes: dict[str, str] = {}
-    for platform in platforms:
-        columns: tuple[int, int] | None = None
-        for names, rows in store.data_table(platform):
-            columns = columns or vocabulary.annotation_columns(names)
-            if columns is None:
-                break
-            for symbol, gene_id in vocabulary.annotation_pairs(rows, *columns):
-                genes.setdefault(symbol, gene_id)
+    for table in tables:
+        found = _TABLE_GENES.get(table)
+        if found is None:
+            found = {}
+            columns: tuple[int, int] | None = None
+            for names, rows in store.data_table(table[0]):
+                columns = columns or vocabulary.annotation_columns(names)
+                if columns is None:
+                    break
+                for symbol, gene_id in vocabulary.annotation_pairs(rows, *columns):
+                    found.setdefault(symbol, gene_id)
+            if len(_TABLE_GENES) >= _TABLE_GENES_MAX:
+                _TABLE_GENES.clear()
+            _TABLE_GENES[table] = found
+        for symbol, gene_id in found.items():
+            genes.setdefault(symbol, gene_id)
     return genes
 
 
@@ -122,7 +149,7 @@ def vocabulary_for(store: Store) -> tuple[vocabulary.Vocabulary, str]:
     digest = hashlib.sha256(orjson.dumps([values, tables])).hexdigest()[:16]
     if digest not in _VOCABS:
         _VOCABS.clear()  # one corpus per process in practice; do not grow
-        genes = platform_genes(store, [owner for owner, _ in tables])
+        genes = platform_genes(store, tables)
         _VOCABS[digest] = vocabulary.build(values, genes)
     return _VOCABS[digest], digest
 
@@ -149,13 +176,18 @@ def _state(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def outdated(store: Store) -> bool:
-    """True when the store was enriched by another extractor version than this one."""
+def _stored_version(store: Store) -> str | None:
     with _read(store).connect() as conn:
         row = conn.execute(
             text("SELECT vocabulary FROM enrichment_state WHERE name = 'entities'")
         ).first()
-    return row is not None and not str(row[0]).startswith(extractor_version() + ":")
+    return None if row is None else str(row[0]).split(":", 1)[0]
+
+
+def outdated(store: Store) -> bool:
+    """True when the store was enriched by another extractor version than this one."""
+    stored = _stored_version(store)
+    return stored is not None and stored != extractor_version()
 
 
 def _pending(store: Store, full: bool) -> tuple[dict[str, set[str]], set[tuple[str, str]], int]:
@@ -203,36 +235,34 @@ def _docs(store: Store, record_type: str, keys: Sequence[str]) -> list[tuple[str
         return [(k, orjson.loads(doc)) for k, doc in rows]
 
 
-def _stored_spellings(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
-    """(key, lower(value)) -> the spelling the store holds most often for it."""
-    wanted: dict[str, set[str]] = {}
-    for row in rows:
-        wanted.setdefault(row["key"], set()).add(row["value"].lower())
-    found: dict[tuple[str, str], tuple[int, str]] = {}
-    for key, folded in wanted.items():
-        result = conn.execute(
-            text(
-                "SELECT value, count(*) FROM sample_characteristics "
-                "WHERE key = :k AND lower(value) IN :vals GROUP BY value"
-            ).bindparams(bindparam("vals", expanding=True)),
-            {"k": key, "vals": sorted(folded)},
-        )
-        for value, n in result:
-            slot = (key, value.lower())
-            best = found.get(slot)
-            if best is None or (-n, value) < (-best[0], best[1]):
-                found[slot] = (n, value)
-    return {slot: value for slot, (_, value) in found.items()}
+# SQLite's lower() folds ASCII letters only: Python must fold the same way, or a value
+# with a non-ASCII capital would never find its stored spelling (it is then kept as is).
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(value: str) -> str:
+    return value.translate(_ASCII_LOWER)
 
 
 def _one_spelling(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Write each value in the spelling already stored for it (else the batch's first), so
     "HeLa", "HELA" and "Hela" are one facet value: the search filters on characteristics
-    are case-insensitive, and a facet must count what its filter selects."""
-    spelling = _stored_spellings(conn, rows)
+    are case-insensitive, and a facet must count what its filter selects.
+
+    One point lookup per distinct (key, folded value) on migration 0005's index; the
+    smallest stored spelling wins, so the choice never depends on row order. Only a value
+    the store has never seen in any case takes the batch's spelling.
+    """
+    lookup = text(
+        "SELECT min(value) FROM sample_characteristics WHERE key = :k AND lower(value) = :v"
+    )
+    spelling: dict[tuple[str, str], str] = {}
     for row in rows:
-        slot = (row["key"], row["value"].lower())
-        row["value"] = spelling.setdefault(slot, row["value"])
+        slot = (row["key"], _fold(row["value"]))
+        if slot not in spelling:
+            stored = conn.execute(lookup, {"k": slot[0], "v": slot[1]}).scalar()
+            spelling[slot] = stored if stored is not None else row["value"]
+        row["value"] = spelling[slot]
 
 
 def _write_characteristics(store: Store, docs: list[tuple[str, dict[str, Any]]]) -> int:
@@ -243,9 +273,10 @@ def _write_characteristics(store: Store, docs: list[tuple[str, dict[str, Any]]])
     ]
     with store.transaction(None) as session:
         conn = cast(Any, session).conn
-        _one_spelling(conn, rows)
+        # Deleted first: a resubmitted sample's own old spelling must not outvote it.
         conn.execute(_in("DELETE FROM sample_characteristics WHERE sample IN :keys"),
                      {"keys": [k for k, _ in docs]})  # fmt: skip
+        _one_spelling(conn, rows)
         if rows:
             conn.execute(
                 text(
@@ -356,6 +387,9 @@ def enrich(
     touched += [Change(0, record_type, key, "upsert") for record_type, key in deleted]
     series, _ = store.affected_series(touched)
     report.series = len(series)
+    # A store left outdated (not upgraded here) keeps its old version stamp, so the next
+    # `enrich` from the CLI still re-enriches it in full.
+    version = _stored_version(store) if report.outdated else extractor_version()
     with store.transaction(None) as session:
         conn = cast(Any, session).conn
         # The series whose facets these entities feed are re-indexed through the change
@@ -375,7 +409,7 @@ def enrich(
                 "INSERT INTO enrichment_state (name, change_id, vocabulary, at) "
                 "VALUES ('entities', :c, :v, :t)"
             ),
-            {"c": last, "v": f"{extractor_version()}:{fingerprint}", "t": now_iso()},
+            {"c": last, "v": f"{version}:{fingerprint}", "t": now_iso()},
         )
     report.last_change = last
     report.seconds = time.perf_counter() - started

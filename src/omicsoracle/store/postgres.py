@@ -8,6 +8,7 @@ skip a row that an earlier-started writer commits late.
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from omicsoracle.store.sql import SqlStore
 WRITER_LOCK = 4_711_002
 # pg_advisory_lock key held through a whole schema upgrade.
 MIGRATION_LOCK = 4_711_003
+MIGRATION_RETRY_SECONDS = 0.05
 
 
 def _engine(url: str, pool: PoolOptions) -> Engine:
@@ -56,8 +58,17 @@ class PostgresStore(SqlStore):
         # A migration may commit half-way (an autocommit block releases the writer's
         # transaction lock), so a second process must not read the version table
         # until the first has finished: a session lock spans the whole upgrade.
-        conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
-        conn.commit()
+        # Tried, never waited for: this transaction holds the writer lock (the write
+        # engine's "begin" takes it), and the process holding the migration lock waits
+        # for the writer lock in its next transaction; waiting here would be a lock-order
+        # deadlock (seen in CI: two stores opening at once). Each try's commit lets the
+        # writer lock go, so the migrating process gets on.
+        while True:
+            got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({MIGRATION_LOCK})").scalar()
+            conn.commit()
+            if got:
+                break
+            time.sleep(MIGRATION_RETRY_SECONDS)
         try:
             yield
         finally:

@@ -203,7 +203,9 @@ def get_record(
         ]
     elif record_type == "publication":
         out["series_links"] = _links(conn, "r.pmid = :k", key)
-    if record_type in ("sample", "platform", "dataset"):
+    # A series has a table when its series matrix file carried values (one column per
+    # sample): the statistics tab compares its samples' characteristics on it.
+    if record_type in ("sample", "platform", "dataset", "series"):
         out["table"] = _table_summary(conn, key)
     return out
 

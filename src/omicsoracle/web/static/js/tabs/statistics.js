@@ -44,15 +44,17 @@ function stat(label, value) {
 
 // -- differential expression ---------------------------------------------------------
 
-async function postJSON(path, body) {
+async function postJSON(path, body, signal) {
   let resp;
   try {
     resp = await fetch(path, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(body),
+      signal,
     });
-  } catch {
+  } catch (err) {
+    if (isAbort(err)) throw err;
     throw new ApiError(0, "Network error", "The server could not be reached.");
   }
   const data = await resp.json().catch(() => null);
@@ -167,6 +169,9 @@ function topTable(first, tableUrl) {
 
 function scaleNote(result) {
   const scale = result.log_scale ?? {};
+  if (scale.decided_by === "quantiles (declared type contradicted)") {
+    return `values log2-transformed: the dataset declares them as “${scale.value_type}”, but they are not on a log scale.`;
+  }
   if (scale.decided_by === "value_type") {
     return result.log_transformed
       ? `values log2-transformed (the dataset declares them as “${scale.value_type}”).`
@@ -232,12 +237,15 @@ async function deSection(record) {
     try {
       const job = await postJSON("/api/v1/analysis/de", {
         accession: info.accession, group: `${g.key}:${g.value}`, vs: `${v.key}:${v.value}`,
-      });
+      }, control.signal);
       const tableUrl = job.table ?? `/api/v1/analysis/de/${encodeURIComponent(job.job_id)}`;
       const first = await waitForTable(tableUrl, {
         signal: control.signal,
-        onProgress: (stage) => { status.textContent = `Running: ${stage}…`; },
+        onProgress: (stage) => { if (current === control) status.textContent = `Running: ${stage}…`; },
       });
+      // An older comparison can finish after a newer one started (its last poll was
+      // already answered when the abort came): the newer one owns the view.
+      if (current !== control) return;
       status.textContent = "";
       replace(view, resultView(first, tableUrl, job.tsv));
     } catch (err) {

@@ -3,7 +3,7 @@
 // from the statistics API's differential-expression job. Drawn with plotly.js, which is
 // loaded only when the first chart is drawn (charts.js).
 
-import { ApiError, getJSON, url } from "../api.js";
+import { ApiError, getJSON, isAbort, url } from "../api.js";
 import { fmt, h, replace } from "../dom.js";
 import { errorBox, loadingBox } from "../errors.js";
 import { chartsFromFacets, download, draw, facetFigure, heatmapFigure, volcanoFigure } from "./charts.js";
@@ -154,11 +154,12 @@ async function groupCharts(record, api) {
   return [heading, h("div", { class: "chart-controls" }, h("label", { for: "viz-key" }, `Group by ${kind}`), select), slot];
 }
 
-async function postJSON(path, body) {
+async function postJSON(path, body, signal) {
   let resp;
   try {
-    resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
-  } catch {
+    resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body), signal });
+  } catch (err) {
+    if (isAbort(err)) throw err;
     throw new ApiError(0, "Network error", "The server could not be reached.");
   }
   const data = await resp.json().catch(() => null);
@@ -166,24 +167,35 @@ async function postJSON(path, body) {
   return data;
 }
 
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("stopped", "AbortError"));
+    }, { once: true });
+  });
+}
+
 /** The finished DE job's charts data: the comparison's summary and heatmap (its table
  * route with one row, polled while it runs) and the volcano's columns. Never the job's
- * whole result, which holds every probe (several MB for GDS507). */
-async function deResult(accession, group, vs, onProgress) {
-  const started = await postJSON("/api/v1/analysis/de", { accession, group, vs });
+ * whole result, which holds every probe (several MB for GDS507). `signal` stops it
+ * (rejecting with an AbortError): the tab closing or a newer comparison. */
+async function deResult(accession, group, vs, { signal, onProgress }) {
+  const started = await postJSON("/api/v1/analysis/de", { accession, group, vs }, signal);
   const id = encodeURIComponent(started.job_id);
   const tableUrl = started.table ?? `/api/v1/analysis/de/${id}`;
   const deadline = Date.now() + POLL_LIMIT_MS;
   for (;;) {
-    const page = await getJSON(url(tableUrl, { limit: 1 }));
+    const page = await getJSON(url(tableUrl, { limit: 1 }), { signal });
     if (page.state === "done") {
-      const columns = await getJSON(started.volcano ?? `/api/v1/analysis/de/${id}/volcano`);
+      const columns = await getJSON(started.volcano ?? `/api/v1/analysis/de/${id}/volcano`, { signal });
       return { id: started.job_id, result: { ...page, results: volcanoRows(columns) } };
     }
     if (page.state === "failed") throw new ApiError(422, "The comparison failed", String(page.error ?? "the comparison failed"));
     if (Date.now() > deadline) throw new ApiError(504, "The comparison is taking too long", "Try again later.");
     onProgress(page);
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep(POLL_MS, signal);
   }
 }
 
@@ -244,17 +256,37 @@ async function expressionCharts(record) {
   const group = select("viz-de-group", pick[0]);
   const vs = select("viz-de-vs", pick[1]);
   const slot = h("div", { class: "de-charts" });
+  // One comparison followed at a time: a new one, or the panel closing, stops the last
+  // (else it was polled for POLL_LIMIT_MS after the tab closed). The first one starts
+  // before render() has put the slot in the page: out of the page counts as closed
+  // only once the slot has been in it.
+  let current = null;
+  let placed = false;
+  const closed = () => {
+    if (!slot.isConnected) return placed;
+    placed = true;
+    return Boolean(slot.closest("[hidden]"));
+  };
   const run = async () => {
+    current?.abort();
+    const control = new AbortController();
+    current = control;
     if (group.value === vs.value) {
       replace(slot, h("p", { class: "notice" }, "Pick two different groups."));
       return;
     }
     replace(slot, loadingBox("Comparing the groups…"));
+    const watch = setInterval(() => { if (closed()) control.abort(); }, POLL_MS);
     try {
-      const { id, result } = await deResult(acc, group.value, vs.value, (j) => {
-        const pct = j.progress?.fraction ?? j.progress?.percent;
-        replace(slot, loadingBox(typeof pct === "number" ? `Comparing the groups… ${Math.round(pct <= 1 ? pct * 100 : pct)}%` : "Comparing the groups…"));
+      const { id, result } = await deResult(acc, group.value, vs.value, {
+        signal: control.signal,
+        onProgress: (j) => {
+          if (current !== control) return;
+          const pct = j.progress?.fraction ?? j.progress?.percent;
+          replace(slot, loadingBox(typeof pct === "number" ? `Comparing the groups… ${Math.round(pct <= 1 ? pct * 100 : pct)}%` : "Comparing the groups…"));
+        },
       });
+      if (current !== control) return; // a newer comparison owns the charts
       const tsv = `/api/v1/analysis/de/${encodeURIComponent(id)}.tsv`;
       replace(slot,
         chartBox(volcanoFigure(result), slug(`${acc}-volcano`),
@@ -262,11 +294,16 @@ async function expressionCharts(record) {
         chartBox(heatmapFigure(result), slug(`${acc}-heatmap`), "Rows: z-scored log2 values of each probe across the samples."),
         h("p", null, h("a", { href: tsv, download: `${acc}-de.tsv`, class: "btn btn-small" }, "Download the full table (TSV)")));
     } catch (err) {
-      if (err?.status === 404 || err?.status === 405) {
+      if (current !== control) return;
+      if (isAbort(err)) {
+        replace(slot, h("p", { class: "muted", role: "status" }, "Stopped following the comparison when the tab closed. Press Compare to see its result."));
+      } else if (err?.status === 404 || err?.status === 405) {
         replace(slot, unavailable("The statistics service does not answer on this server yet."));
       } else {
         replace(slot, errorBox(err, run));
       }
+    } finally {
+      clearInterval(watch);
     }
   };
   const controls = h("div", { class: "chart-controls" },

@@ -182,20 +182,22 @@ async def _comparison_job(request: Request, job_id: str) -> Job | Response:
     return job
 
 
-def _finished(job: Job) -> Response | None:
+async def _finished_job(request: Request, job_id: str) -> Job | Response:
+    """The comparison job with its result, or the 404/409 to answer instead."""
+    job = await _comparison_job(request, job_id)
+    if isinstance(job, Response):
+        return job
     if job.state != "done" or not job.result:
         return problem(409, "Conflict", f"job {job.id} is {job.state}, not done")
-    return None
+    return job
 
 
 @router.get("/de/{job_id}.tsv", summary="A finished comparison's top table as TSV")
 async def de_tsv(request: Request, job_id: JobId) -> Response:
     """Every probe, sorted by ``mod_p_adj``: the columns of ``analyze de --json``."""
-    job = await _comparison_job(request, job_id)
+    job = await _finished_job(request, job_id)
     if isinstance(job, Response):
         return job
-    if (refused := _finished(job)) is not None:
-        return refused
     assert job.result is not None
     text = await to_thread.run_sync(comparison.to_tsv, job.result)
     name = f"{job.result['accession']}_de.tsv"
@@ -250,11 +252,9 @@ async def de_table(
 async def de_volcano(request: Request, job_id: JobId) -> Response:
     """Probe, gene, log2 fold change (4 decimals) and -log10 of the BH-adjusted
     moderated p (3 decimals) as parallel arrays: about a fifth of the row objects."""
-    job = await _comparison_job(request, job_id)
+    job = await _finished_job(request, job_id)
     if isinstance(job, Response):
         return job
-    if (refused := _finished(job)) is not None:
-        return refused
     assert job.result is not None
     body = await to_thread.run_sync(comparison.volcano, job.result)
     return json_response(body)

@@ -31,29 +31,54 @@ export function url(path, params) {
   return s ? `${path}?${s}` : path;
 }
 
-export async function getJSON(path, { signal } = {}) {
+export function getJSON(path, { signal } = {}) {
+  return requestJSON(path, { signal });
+}
+
+/** POST a JSON body; the answer as getJSON gives it (problem details as ApiError). */
+export function postJSON(path, body, { signal } = {}) {
+  return requestJSON(path, {
+    signal,
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+/** Resolves after `ms`; rejects with an AbortError when `signal` aborts first. */
+export function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("stopped", "AbortError"));
+    }, { once: true });
+  });
+}
+
+async function requestJSON(path, { signal, method = "GET", body, headers = {} }) {
   let resp;
   try {
-    resp = await fetch(path, { signal, headers: { Accept: "application/json" } });
+    resp = await fetch(path, { signal, method, body, headers: { Accept: "application/json", ...headers } });
   } catch (err) {
     if (isAbort(err)) throw err;
     throw new ApiError(0, "Network error", "The server could not be reached.");
   }
-  let body = null;
+  let data = null;
   if ((resp.headers.get("content-type") || "").includes("json")) {
     try {
-      body = await resp.json();
+      data = await resp.json();
     } catch {
-      body = null;
+      data = null;
     }
   }
   if (!resp.ok) {
-    const title = (body && typeof body.title === "string" && body.title) || resp.statusText || "Error";
-    const detail = body && typeof body.detail === "string" ? body.detail : `HTTP ${resp.status}`;
-    throw new ApiError(resp.status, title, detail, body);
+    const title = (data && typeof data.title === "string" && data.title) || resp.statusText || "Error";
+    const detail = data && typeof data.detail === "string" ? data.detail : `HTTP ${resp.status}`;
+    throw new ApiError(resp.status, title, detail, data);
   }
-  if (body === null) throw new ApiError(resp.status, "Bad response", "The server did not answer JSON.");
-  return body;
+  if (data === null) throw new ApiError(resp.status, "Bad response", "The server did not answer JSON.");
+  return data;
 }
 
 // Typed record routes by identifier shape; a bare number is a PubMed ID.

@@ -3,7 +3,7 @@
 // sizes (by characteristic or GDS subset), a cross-tabulation of its two main factors,
 // and summary statistics of the search on screen.
 
-import { ApiError, getJSON, isAbort, url } from "../api.js";
+import { ApiError, getJSON, isAbort, postJSON, sleep, url } from "../api.js";
 import { fmt, h, plural, replace } from "../dom.js";
 import { describe, groupsOf, informativeKeys, shares } from "./common.js";
 
@@ -44,37 +44,7 @@ function stat(label, value) {
 
 // -- differential expression ---------------------------------------------------------
 
-async function postJSON(path, body, signal) {
-  let resp;
-  try {
-    resp = await fetch(path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-      signal,
-    });
-  } catch (err) {
-    if (isAbort(err)) throw err;
-    throw new ApiError(0, "Network error", "The server could not be reached.");
-  }
-  const data = await resp.json().catch(() => null);
-  if (!resp.ok) {
-    const title = (data && typeof data.title === "string" && data.title) || resp.statusText || "Error";
-    const detail = data && typeof data.detail === "string" ? data.detail : `HTTP ${resp.status}`;
-    throw new ApiError(resp.status, title, detail, data);
-  }
-  return data;
-}
 
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(new DOMException("stopped", "AbortError"));
-    }, { once: true });
-  });
-}
 
 /** Polls the comparison (GET /api/v1/analysis/de/{id}: its state, and once done the
  * first page of the top table, never the multi-MB job result) until it ends, at most
@@ -237,7 +207,7 @@ async function deSection(record) {
     try {
       const job = await postJSON("/api/v1/analysis/de", {
         accession: info.accession, group: `${g.key}:${g.value}`, vs: `${v.key}:${v.value}`,
-      }, control.signal);
+      }, { signal: control.signal });
       const tableUrl = job.table ?? `/api/v1/analysis/de/${encodeURIComponent(job.job_id)}`;
       const first = await waitForTable(tableUrl, {
         signal: control.signal,

@@ -3,7 +3,7 @@
 // from the statistics API's differential-expression job. Drawn with plotly.js, which is
 // loaded only when the first chart is drawn (charts.js).
 
-import { ApiError, getJSON, isAbort, url } from "../api.js";
+import { ApiError, getJSON, isAbort, postJSON, sleep, url } from "../api.js";
 import { fmt, h, replace } from "../dom.js";
 import { errorBox, loadingBox } from "../errors.js";
 import { chartsFromFacets, download, draw, facetFigure, heatmapFigure, volcanoFigure } from "./charts.js";
@@ -154,35 +154,14 @@ async function groupCharts(record, api) {
   return [heading, h("div", { class: "chart-controls" }, h("label", { for: "viz-key" }, `Group by ${kind}`), select), slot];
 }
 
-async function postJSON(path, body, signal) {
-  let resp;
-  try {
-    resp = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body), signal });
-  } catch (err) {
-    if (isAbort(err)) throw err;
-    throw new ApiError(0, "Network error", "The server could not be reached.");
-  }
-  const data = await resp.json().catch(() => null);
-  if (!resp.ok) throw new ApiError(resp.status, data?.title ?? resp.statusText, data?.detail ?? `HTTP ${resp.status}`, data);
-  return data;
-}
 
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(new DOMException("stopped", "AbortError"));
-    }, { once: true });
-  });
-}
 
 /** The finished DE job's charts data: the comparison's summary and heatmap (its table
  * route with one row, polled while it runs) and the volcano's columns. Never the job's
  * whole result, which holds every probe (several MB for GDS507). `signal` stops it
  * (rejecting with an AbortError): the tab closing or a newer comparison. */
 async function deResult(accession, group, vs, { signal, onProgress }) {
-  const started = await postJSON("/api/v1/analysis/de", { accession, group, vs }, signal);
+  const started = await postJSON("/api/v1/analysis/de", { accession, group, vs }, { signal });
   const id = encodeURIComponent(started.job_id);
   const tableUrl = started.table ?? `/api/v1/analysis/de/${id}`;
   const deadline = Date.now() + POLL_LIMIT_MS;

@@ -1,6 +1,6 @@
 """What the enrichment facets cost a search: the same documents with and without them.
 
-    .venv/bin/python -m bench.annotation_bench [--data-dir DIR] [--engines tantivy sql]
+    .venv/bin/python -m bench.annotation_bench [--data-dir DIR] [--engines tantivy sql] [--scale N]
 
 The documents are the demo corpus's own search documents, read from an enriched store
 (``--data-dir`` of a ``make run``/``omicsoracle ingest`` data directory; without it the
@@ -10,6 +10,8 @@ line, gene and characteristic facets and tags) and with ``annotations`` emptied,
 index as it was before them. Then bench/queries.txt runs on both, rounds in a shuffled
 order after a warm-up round (``bench.search_bench.measure``): full responses, facets
 over the whole match set. In-process, one request at a time, no load generator.
+``--scale 10`` replicates the documents with new accessions (``bench.corpus_gen``), as
+the search benchmark's 10x corpus, their facet values included.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.corpus_gen import scaled
 from bench.search_bench import _pct, load_queries, measure
 from omicsoracle.config import Settings
 from omicsoracle.extraction.store import enrich
@@ -51,8 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--engines", nargs="+", default=["tantivy", "sql"])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scale", type=int, default=1)
     args = parser.parse_args(argv)
-    docs = _docs(args.data_dir)
+    docs = list(scaled(_docs(args.data_dir), args.scale))
     bare = [dataclasses.replace(d, annotations={}) for d in docs]
     annotated = sum(1 for d in docs if any(d.annotations.values()))
     values = sum(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,13 +21,14 @@ from rich.progress import (
     Task,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
 
 from omicsoracle.config import Settings
 from omicsoracle.indexer import CatchUp
-from omicsoracle.ingest import FileResult, OnError, ingest_paths
+from omicsoracle.ingest import FileResult, OnError
 from omicsoracle.memory import limit_arenas
 from omicsoracle.runtime import Runtime
 from omicsoracle.search.base import (
@@ -50,6 +53,8 @@ bus_app = typer.Typer(help="The agent pipeline's message bus (Redis).", no_args_
 app.add_typer(bus_app, name="bus")
 analyze_app = typer.Typer(help="Statistics on a dataset's expression values.", no_args_is_help=True)
 app.add_typer(analyze_app, name="analyze")
+sync_app = typer.Typer(help="Keep the store current with NCBI.", no_args_is_help=True)
+app.add_typer(sync_app, name="sync")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -71,14 +76,26 @@ class _RateColumn(ProgressColumn):
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories to ingest.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files, directories or a GEO FTP mirror to ingest.")
+    ],
     on_error: Annotated[
         OnError,
         typer.Option("--on-error", help="abort: reject the whole file; skip: keep the rest"),
     ] = OnError.ABORT,
     skip_seen: Annotated[
-        bool, typer.Option("--skip-seen", help="Skip files already ingested cleanly (same sha256).")
+        bool,
+        typer.Option(
+            "--skip-seen",
+            help="Skip files already ingested cleanly (same size and mtime, or same sha256).",
+        ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Parser processes feeding the writer (default: cores)."
+        ),
+    ] = None,
     no_index: Annotated[
         bool,
         typer.Option(
@@ -91,37 +108,50 @@ def ingest(
     ] = False,
 ) -> None:
     """Ingest GEO and PubMed files (format detected from content, gzip transparent)."""
+    from omicsoracle.ingest_parallel import IngestReport, default_jobs, run_ingest
+    from omicsoracle.mirror import count_files
+
     limit_arenas()  # bulk indexing: one malloc arena keeps the native heap flat
     settings = _settings()
+    workers = jobs if jobs is not None else default_jobs()
+    _term_stops_cleanly()
     with Runtime.open(settings, catch_up_index=False) as rt:
         show_bar = err.is_terminal and not as_json
+        report: IngestReport
         if show_bar:
             with Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]{task.description}"),
-                TextColumn("{task.completed:,} records"),
+                TextColumn("{task.completed:,}{task.fields[of]}"),
                 _RateColumn(),
                 TimeElapsedColumn(),
+                TimeRemainingColumn(),
                 console=err,
                 transient=False,
             ) as bar:
-                task = bar.add_task("ingest", total=None)
-                results = ingest_paths(
+                records = bar.add_task("records", total=None, of="")
+                total = count_files(paths)  # a scandir pass: no file is opened
+                files = bar.add_task("files", total=total, of=f" / {total:,}")
+                report = run_ingest(
                     rt.store,
                     paths,
                     on_error=on_error,
                     batch_size=settings.ingest_batch_size,
-                    progress=lambda n: bar.advance(task, n),
+                    progress=lambda n: bar.advance(records, n),
                     skip_seen=skip_seen,
+                    jobs=workers,
+                    on_file=lambda _: bar.advance(files, 1),
                 )
         else:
-            results = ingest_paths(
+            report = run_ingest(
                 rt.store,
                 paths,
                 on_error=on_error,
                 batch_size=settings.ingest_batch_size,
                 skip_seen=skip_seen,
+                jobs=workers,
             )
+        results = report.files
         # The enrichment step (issue 6): entities of what this ingest wrote. Before the
         # index catch-up, so the new series are indexed with their facets in one pass.
         enriched = None
@@ -134,10 +164,21 @@ def ingest(
                 )
         fed = CatchUp() if no_index else rt.catch_up()
     if as_json:
-        _print_json({"files": [r.as_dict() for r in results], "indexed": fed.documents})
+        _print_json(
+            {
+                "files": [r.as_dict() for r in results],
+                "indexed": fed.documents,
+                "skipped": sum(r.status == "skipped" for r in results),
+                **report.walk.as_dict(),
+            }
+        )
     else:
-        for r in results:
-            _report_file(r)
+        _report_files(results)
+        if report.walk.not_metadata or report.walk.raw_dirs:
+            err.print(
+                f"[dim]mirror: {report.walk.not_metadata:,} files that are no metadata format "
+                f"and {report.walk.raw_dirs:,} suppl/ folders (raw data) not read[/dim]"
+            )
         if no_index:
             err.print("search index not updated (--no-index): it catches up on its next open")
         else:
@@ -148,6 +189,31 @@ def ingest(
             )
     if any(not r.ok for r in results):
         raise typer.Exit(code=1)
+
+
+def _term_stops_cleanly() -> None:
+    """SIGTERM stops an ingest like Ctrl-C: the current file's transaction rolls back."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+# A mirror pass with --skip-seen skips most files: list at most this many of them.
+SKIPPED_LISTED = 50
+
+
+def _report_files(results: list[FileResult]) -> None:
+    skipped = 0
+    for r in results:
+        if r.status == "skipped":
+            skipped += 1
+            if skipped > SKIPPED_LISTED:
+                continue
+        _report_file(r)
+    if skipped > SKIPPED_LISTED:
+        err.print(f"[dim]... and {skipped - SKIPPED_LISTED:,} more already ingested[/dim]")
 
 
 def _report_file(r: FileResult) -> None:
@@ -846,6 +912,117 @@ def bus_replay(
         raise typer.Exit(code=1)
 
 
+@sync_app.command("geo")
+def sync_geo(
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="First modification date (default: resume)."),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last modification date (default: today, UTC)."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Stop after N series and DataSets are committed.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what each window holds; write nothing.")
+    ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Also fetch and ingest each new or changed series' family SOFT."
+        ),
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=500, help="Docsums per esummary request and transaction.")
+    ] = 500,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Sync GEO series and DataSets (and their PubMed articles) from NCBI E-utilities."""
+    from pydantic import ValidationError
+
+    from omicsoracle.sync.geo import SyncError, SyncOptions, run_sync
+    from omicsoracle.sync.progress import SyncBar
+
+    try:
+        settings = _settings()
+    except ValidationError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        raise typer.Exit(code=2) from exc
+    options = SyncOptions(
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        limit=limit,
+        dry_run=dry_run,
+        full=full,
+        batch_size=batch_size,
+    )
+    failure: SyncError | None = None
+    with Runtime.open(settings, catch_up_index=False) as rt:
+        with SyncBar(err, enabled=err.is_terminal and not as_json) as bar:
+            try:
+                report = run_sync(settings, rt.store, options, progress=bar.update)
+            except SyncError as exc:
+                failure = exc
+                report = exc.report  # type: ignore[assignment]
+        enriched: dict[str, Any] | None = None
+        fed = CatchUp()
+        if not dry_run and report is not None and (report.records or report.full):
+            try:
+                enriched = _enrich(rt, full=False)
+            except Exception as exc:  # the sync stands; the index must still catch up
+                err.print(
+                    f"[red]enrichment failed[/red]: {escape(str(exc))} (rerun `omicsoracle enrich`)"
+                )
+            fed = rt.catch_up()
+    body = report.as_dict() if report is not None else {}
+    if failure is not None:
+        body["error"] = str(failure)
+    if as_json:
+        body["indexed"] = fed.documents
+        _print_json(body)
+    elif report is not None:
+        _report_sync(body, fed.documents, enriched)
+    if failure is not None:
+        err.print(f"[red]error[/red]: {escape(str(failure))}")
+        err.print("the store holds every batch committed before it; run the same command to resume")
+        raise typer.Exit(code=1)
+
+
+def _report_sync(body: dict[str, Any], indexed: int, enriched: dict[str, Any] | None) -> None:
+    if body.get("dry_run"):
+        for row in body["counts"]:
+            err.print(f"{row['window'][0]}..{row['window'][1]}: {row['count']:,}")
+        err.print(
+            f"dry run: {body['total']:,} series and DataSets in {body['windows']} windows "
+            f"({body['requests']} requests); nothing written"
+        )
+        return
+    err.print(
+        f"synced {body['records']:,} records ({body['series']:,} series, {body['datasets']:,} "
+        f"DataSets, {body['samples']:,} samples, {body['publications']:,} articles) in "
+        f"{body['windows']} windows, {body['seconds']:.1f} s; {body['requests']} requests, "
+        f"{body['retries']} retries; {body['vanished']} vanished"
+        + (" (stopped at --limit)" if body.get("limited") else "")
+    )
+    full = body.get("full")
+    if full:
+        err.print(
+            f"full text: {full['fetched']} family files fetched, {full['ingested']} ingested, "
+            f"{len(full['missing'])} missing"
+        )
+        for problem in full["problems"][:20]:
+            err.print(
+                f"  [yellow]problem[/yellow] {escape(problem['accession'])}: {escape(problem['reason'])}"
+            )
+    err.print(f"search index: {indexed:,} documents written")
+    if enriched is not None:
+        err.print(
+            f"entities: {enriched['entities']:,} from {sum(enriched['records'].values()):,} records"
+        )
+
+
 def _bench_module(name: str) -> Any:
     import importlib
 
@@ -859,3 +1036,7 @@ def _bench_module(name: str) -> Any:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Seconds the ask pipeline waits for each agent unless agent_timeouts_seconds says.
@@ -20,6 +21,15 @@ DEFAULT_AGENT_TIMEOUTS: dict[str, float] = {
     "enrichment": 10.0,
     "summary": 10.0,
 }
+
+
+NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+NCBI_GEO_FTP_URL = "https://ftp.ncbi.nlm.nih.gov/geo/"
+
+
+def _is_ncbi(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "nih.gov" or host.endswith(".nih.gov")
 
 
 class Settings(BaseSettings):
@@ -200,6 +210,87 @@ class Settings(BaseSettings):
         le=300,
         description="A WebSocket client that takes no event for this long is dropped, so it cannot slow the others.",
     )
+
+    # -- NCBI sync (issue 13: omicsoracle sync geo) ---------------------------------
+    eutils_url: str = Field(
+        default=NCBI_EUTILS_URL,
+        description="Base URL of NCBI E-utilities (esearch, esummary, efetch) that omicsoracle sync geo reads.",
+    )
+    geo_ftp_url: str = Field(
+        default=NCBI_GEO_FTP_URL,
+        description="Base URL of GEO's bulk files (series/GSEnnn/GSExxx/soft/...) that sync geo --full downloads.",
+    )
+    ncbi_api_key: SecretStr | None = Field(
+        default=None,
+        description="NCBI API key (from an NCBI account): 10 requests/s instead of 3; blank = unset.",
+    )
+    ncbi_tool: str = Field(
+        default="omicsoracle",
+        min_length=1,
+        description="The tool= name sent with every E-utilities request, as NCBI asks.",
+    )
+    ncbi_email: str | None = Field(
+        default=None,
+        description="The email= contact sent with every E-utilities request, as NCBI asks.",
+    )
+    sync_interval: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds between scheduled syncs run by serve (one node at a time, a lease in the database); unset: no schedule.",
+    )
+    sync_window_days: int = Field(
+        default=30,
+        ge=1,
+        le=3660,
+        description="Days of modification dates per esearch window of sync geo.",
+    )
+    sync_requests_per_second: float | None = Field(
+        default=None,
+        ge=0,
+        description="E-utilities requests per second; unset: NCBI's limit (3, 10 with an API key). Above it is refused against NCBI; 0 = unlimited (only for a local stand-in).",
+    )
+    sync_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=50,
+        description="Attempts per E-utilities request (429, 5xx, timeouts retried with backoff) before the sync fails.",
+    )
+
+    @field_validator("ncbi_api_key", mode="after")
+    @classmethod
+    def _blank_key_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return value
+
+    @field_validator("ncbi_email", mode="after")
+    @classmethod
+    def _blank_email_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _ncbi_rate_limit(self) -> Settings:
+        # NCBI blocks clients that go past its limit; a faster rate exists only for
+        # benchmarks against a local stand-in, so it is refused while the URL is NCBI's.
+        rate = self.sync_requests_per_second
+        if rate is None or not _is_ncbi(self.eutils_url):
+            return self
+        limit = 10.0 if self.ncbi_api_key is not None else 3.0
+        if rate == 0 or rate > limit:
+            raise ValueError(
+                f"sync_requests_per_second={rate:g} exceeds NCBI's limit of {limit:g} requests/s"
+                + (" (10 with an API key)" if self.ncbi_api_key is None else "")
+                + "; higher rates (0 = unlimited) are only for a local E-utilities stand-in"
+            )
+        return self
+
+    @property
+    def ncbi_rate(self) -> float | None:
+        """Requests per second the sync may send (None: unlimited)."""
+        rate = self.sync_requests_per_second
+        if rate is None:
+            return 10.0 if self.ncbi_api_key is not None else 3.0
+        return None if rate == 0 else rate
 
     @field_validator("api_token", mode="after")
     @classmethod

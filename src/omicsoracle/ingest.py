@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from stat import S_ISREG as stat_is_file
+from typing import Any, Protocol
 
-from omicsoracle.formats import detect
+from omicsoracle.formats import Format, detect
 from omicsoracle.formats.source import FormatError, Source
 from omicsoracle.model import (
     Dataset,
@@ -118,6 +119,94 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What a stat says of a file when it was read, and its sha256."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+
+
+class ParsedFile(Protocol):
+    """One file on its way to the writer: parsed here, or in a parser process."""
+
+    def stat(self) -> FileStat | None:
+        """Size, mtime and sha256; None when there is no such file."""
+
+    def detect(self) -> str:
+        """The format's name; FormatError when the content is no known format."""
+
+    def records(self) -> Iterator[Record]:
+        """The parser's records; FormatError where the file cannot be read further."""
+
+
+class LocalParse:
+    """A file parsed in this process (``--jobs 1``: no process boundary to cross)."""
+
+    def __init__(self, path: Path) -> None:
+        self.source = Source(path)
+        self._format: Format | None = None
+
+    def stat(self) -> FileStat | None:
+        try:
+            st = self.source.path.stat()
+        except OSError:
+            return None
+        if not stat_is_file(st.st_mode):
+            return None
+        return FileStat(st.st_size, st.st_mtime_ns, file_hash(self.source.path))
+
+    def detect(self) -> str:
+        self._format = detect(self.source)
+        return self._format.name
+
+    def records(self) -> Iterator[Record]:
+        assert self._format is not None
+        return self._format.parse(self.source)
+
+
+class SeenFiles:
+    """``file_stats`` in memory: an unchanged file costs a stat and a dict lookup.
+
+    Rows exist only for files that ingested cleanly, so a (size, mtime_ns) match
+    means its content is already stored.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._rows = {path: (size, mtime) for path, (size, mtime, _) in store.file_stats()}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def unchanged(self, path: Path) -> bool:
+        known = self._rows.get(stat_key(path))
+        if known is None:
+            return False
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        return known == (st.st_size, st.st_mtime_ns)
+
+
+def stat_key(path: Path) -> str:
+    """The ``file_stats`` key of ``path``: absolute, without resolving links (no syscall)."""
+    return str(path.absolute())
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The problem text of an unexpected exception while ingesting a file."""
+    remote = getattr(exc, "remote_type", None)
+    name = remote if isinstance(remote, str) else type(exc).__name__
+    return f"ingest failed: {name}: {exc}"
+
+
+def skipped(path: Path) -> FileResult:
+    """The result of a file ``--skip-seen`` did not read."""
+    return FileResult(path=str(path), status="skipped")
+
+
 def ingest_file(
     store: Store,
     path: Path,
@@ -128,21 +217,51 @@ def ingest_file(
     skip_seen: bool = False,
 ) -> FileResult:
     """Ingest one file. Never raises for bad input: problems are in the result."""
+    return write_parsed(
+        store,
+        path,
+        LocalParse(path),
+        on_error=on_error,
+        batch_size=batch_size,
+        progress=progress,
+        skip_seen=skip_seen,
+    )
+
+
+def write_parsed(
+    store: Store,
+    path: Path,
+    parsed: ParsedFile,
+    *,
+    on_error: OnError = OnError.ABORT,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    skip_seen: bool = False,
+) -> FileResult:
+    """Write one file's records in its own transaction (wherever they were parsed)."""
     started = time.perf_counter()
     result = FileResult(path=str(path))
-    digest = file_hash(path) if path.is_file() else None
-    if skip_seen and digest is not None and store.seen_file(digest):
-        result.status = "skipped"
-        return result
+    failure: Exception | None = None
+    try:
+        stat = parsed.stat()
+    except Exception as exc:  # a parser process that died before answering
+        stat, failure = None, exc
+    digest = stat.digest if stat is not None else None
+    if skip_seen and stat is not None and store.seen_file(stat.digest):
+        # Same content under a new name or mtime: remember the stat, so the next
+        # pass skips it without hashing.
+        with store.transaction(None) as tx:
+            tx.put_file_stat(stat_key(path), stat.size, stat.mtime_ns, stat.digest)
+        return skipped(path)
     run_id = store.begin_run(str(path), None, on_error.value, digest)
     try:
-        _ingest(store, Source(path), run_id, on_error, batch_size, progress, result)
+        if failure is not None:
+            raise failure
+        _ingest(store, path, parsed, stat, run_id, on_error, batch_size, progress, result)
     except Exception as exc:
         # A bug or an input no parser check foresaw: the file's transaction rolled
         # back; report it like any rejection instead of dying mid-batch.
-        result.problems.append(
-            Problem(str(path), None, None, f"ingest failed: {type(exc).__name__}: {exc}")
-        )
+        result.problems.append(Problem(str(path), None, None, describe_failure(exc)))
         result.status = "failed"
         result.written = {}
     finally:
@@ -160,27 +279,32 @@ def ingest_file(
 
 def _ingest(
     store: Store,
-    source: Source,
+    path: Path,
+    parsed: ParsedFile,
+    stat: FileStat | None,
     run_id: int,
     on_error: OnError,
     batch_size: int,
     progress: Progress | None,
     result: FileResult,
 ) -> None:
-    if not source.path.is_file():
-        result.problems.append(Problem(source.name, None, None, "no such file"))
+    if stat is None:
+        result.problems.append(Problem(str(path), None, None, "no such file"))
         result.status = "failed"
         return
     try:
-        fmt = detect(source)
+        result.format = parsed.detect()
     except FormatError as exc:
         result.problems.append(Problem(exc.path, exc.line, None, exc.reason))
         result.status = "failed"
         return
-    result.format = fmt.name
     try:
         with store.transaction(run_id) as tx:
-            _FileWriter(tx, source, on_error, batch_size, progress, result).run(fmt.parse(source))
+            writer = _FileWriter(tx, str(path), on_error, batch_size, progress, result)
+            writer.run(parsed.records())
+            if not result.problems:
+                # Seen only with its records: a kill before this commit re-reads the file.
+                tx.put_file_stat(stat_key(path), stat.size, stat.mtime_ns, stat.digest)
             result.written = tx.counts.as_dict()
     except _Abort:
         result.status = "aborted"
@@ -213,14 +337,14 @@ class _FileWriter:
     def __init__(
         self,
         tx: WriteSession,
-        source: Source,
+        name: str,
         on_error: OnError,
         batch_size: int,
         progress: Progress | None,
         result: FileResult,
     ) -> None:
         self.tx = tx
-        self.source = source
+        self.name = name
         self.on_error = on_error
         self.batch_size = batch_size
         self.progress = progress
@@ -237,9 +361,7 @@ class _FileWriter:
         try:
             for record in records:
                 if isinstance(record, Rejected):
-                    self._reject(
-                        Problem(self.source.name, record.line, record.record, record.reason)
-                    )
+                    self._reject(Problem(self.name, record.line, record.record, record.reason))
                 elif isinstance(record, DataTable):
                     self._table_chunk(record)
                 else:
@@ -336,28 +458,25 @@ def ingest_paths(
     batch_size: int = 1000,
     progress: Progress | None = None,
     skip_seen: bool = False,
+    jobs: int = 1,
 ) -> list[FileResult]:
-    """Ingest files one after another (directories are walked, sorted)."""
-    return [
-        ingest_file(
-            store,
-            path,
-            on_error=on_error,
-            batch_size=batch_size,
-            progress=progress,
-            skip_seen=skip_seen,
-        )
-        for path in expand_paths(paths)
-    ]
+    """Ingest files in order (directories and GEO mirrors are walked, see ``mirror``)."""
+    from omicsoracle.ingest_parallel import run_ingest
+
+    report = run_ingest(
+        store,
+        paths,
+        on_error=on_error,
+        batch_size=batch_size,
+        progress=progress,
+        skip_seen=skip_seen,
+        jobs=jobs,
+    )
+    return report.files
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(
-                p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
-            )
-        else:
-            out.append(path)
-    return out
+    """Every file ``ingest`` would read under ``paths``, in order."""
+    from omicsoracle.mirror import walk
+
+    return list(walk(paths))

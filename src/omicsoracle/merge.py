@@ -33,6 +33,22 @@ FIELD_PRIORITY: Mapping[str, Mapping[str, int]] = {
         "n_samples": 2,
         "*": 1,
     },
+    # NCBI's esummary (`omicsoracle sync geo`): current for what a docsum carries, but
+    # only a summary: it has no overall design, contact or sample characteristics, and
+    # a full GEO record (priority 3) always wins. Empty values never replace stored
+    # ones (see merge_series), so a docsum does not blank what a SOFT file set.
+    "geo_eutils": {
+        "title": 2,
+        "summary": 2,
+        "organisms": 2,
+        "types": 2,
+        "platforms": 2,
+        "n_samples": 2,
+        "release_date": 2,
+        "pubmed_ids": 2,
+        "supplementary_types": 2,
+        "*": 1,
+    },
     "geo_browse_csv": {
         "release_date": 2,
         "pubmed_ids": 2,
@@ -66,6 +82,7 @@ SOURCE_RANK = (
     "geo_soft",
     "geo_miniml",
     "geo_series_matrix",
+    "geo_eutils",  # above the exports: NCBI's current docsum beats a file's older copy
     "geo_jsonl",
     "geo_browse_csv",
     "geo_text_export",

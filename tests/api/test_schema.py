@@ -32,6 +32,7 @@ OPERATIONS = [
     ("GET", "/api/v1/publications/{pmid}"),
     ("GET", "/api/v1/records/{identifier}"),
     ("POST", "/api/v1/ingest"),
+    ("POST", "/api/v1/sync"),
     ("POST", "/api/v1/ask"),
     ("GET", "/api/v1/jobs/{job_id}"),
     ("GET", "/api/v1/stats"),

@@ -25,6 +25,7 @@ from omicsoracle.agents.pipeline import Pipeline
 from omicsoracle.api import analysis as analysis_api
 from omicsoracle.api import ask, charts, export, jobs, records, search, web
 from omicsoracle.api import entities as entities_api
+from omicsoracle.api import sync as sync_api
 from omicsoracle.api.deps import json_response, runtime
 from omicsoracle.api.errors import PROBLEM_RESPONSES, problem
 from omicsoracle.api.errors import install as install_errors
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         pipeline = await Pipeline.open(settings, rt)
         app.state.ask_runner = ask.AskRunner(pipeline, job_store, hub)
         app.state.de_runner = analysis_api.DeRunner(rt, job_store, hub)
+        app.state.sync_runner = sync_api.SyncRunner(rt, job_store, hub)
         cache = Cache.from_settings(settings, on_lookup=record_cache_lookup)
         cache.set_generation(rt.generation)
         app.state.cache = cache
@@ -98,12 +100,20 @@ def create_app(settings: Settings) -> FastAPI:
             log.exception("search suggestions not built at startup; retrying in the background")
         freeze_long_lived()
         poller = asyncio.create_task(_keep_up(app))
+        scheduler = None
+        if settings.sync_interval is not None:
+            scheduler = asyncio.create_task(
+                sync_api.schedule(app.state.sync_runner, settings.sync_interval)
+            )
         try:
             yield
         finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
+            for task in (poller, scheduler):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            await app.state.sync_runner.close()
             await app.state.ingest_runner.close()
             await app.state.ask_runner.close()
             await app.state.de_runner.close()
@@ -177,6 +187,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     for module in (search, records, export, jobs, ask, charts, entities_api, analysis_api):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
+    app.include_router(sync_api.router, responses=PROBLEM_RESPONSES)
     web.mount(app)
     return app
 

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import gzip
 import io
+import tarfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 from typing_extensions import Buffer
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024
+# A POSIX tar header carries "ustar" at offset 257 (GEO's MINiML .tgz files do).
+_TAR_MAGIC_AT = 257
+_TAR_MAGIC = b"ustar"
 
 
 class FormatError(Exception):
@@ -69,7 +73,12 @@ class Source:
         if raw.read(2) == GZIP_MAGIC:
             raw.seek(0)
             checked = _CheckedReader(raw, self.name)
-            return io.BufferedReader(checked, buffer_size=1 << 16)
+            stream = io.BufferedReader(checked, buffer_size=1 << 16)
+            if _is_tar(stream):
+                # GEO ships MINiML as GSExxx_family.xml.tgz (the XML plus per-sample
+                # tables): stream the XML member, nothing is extracted to disk.
+                return _tar_xml_member(stream, self.name)
+            return stream
         raw.seek(0)
         return raw
 
@@ -97,6 +106,65 @@ class Source:
             except FormatError as exc:
                 # Damage is found while reading the line after the last good one.
                 raise FormatError(exc.path, number + 1, exc.reason) from exc
+
+
+def _is_tar(stream: io.BufferedReader[Any]) -> bool:
+    try:
+        head = stream.peek(_TAR_MAGIC_AT + len(_TAR_MAGIC))
+    except FormatError:
+        return False  # damaged gzip: the reader reports it where it is read
+    return head[_TAR_MAGIC_AT : _TAR_MAGIC_AT + len(_TAR_MAGIC)] == _TAR_MAGIC
+
+
+def _tar_xml_member(stream: io.BufferedReader[Any], name: str) -> BinaryIO:
+    """The first ``.xml`` member of a (decompressed) tar stream, read in stream mode."""
+    try:
+        archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115  # closed by _TarMember
+        for member in archive:
+            if member.isfile() and member.name.endswith(".xml"):
+                inner = archive.extractfile(member)
+                if inner is not None:
+                    return io.BufferedReader(_TarMember(archive, inner, stream, name), 1 << 16)
+    except tarfile.TarError as exc:
+        stream.close()
+        raise FormatError(name, None, f"corrupt tar archive: {exc}") from exc
+    except BaseException:
+        stream.close()
+        raise
+    archive.close()
+    stream.close()
+    raise FormatError(name, None, "tar archive holds no .xml member (expected MINiML)")
+
+
+class _TarMember(io.RawIOBase):
+    """One tar member's bytes; closing it closes the archive and the file under it."""
+
+    def __init__(
+        self, archive: tarfile.TarFile, inner: IO[bytes], stream: BinaryIO, name: str
+    ) -> None:
+        self._archive = archive
+        self._inner = inner
+        self._stream = stream
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            data = self._inner.read(len(view))
+        except tarfile.TarError as exc:
+            raise FormatError(self._name, None, f"corrupt tar archive: {exc}") from exc
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+            self._archive.close()
+            self._stream.close()
+        super().close()
 
 
 class _CheckedReader(io.RawIOBase):

@@ -80,6 +80,18 @@ class WriteSession(Protocol):
     def truncate_table(self, owner: str, last_seq: int) -> None:
         """Drop stored table chunks of ``owner`` after ``last_seq`` (a shorter new table)."""
 
+    def changed_keys(self, record_type: str) -> set[str]:
+        """Keys of ``record_type`` this session inserted or changed so far."""
+
+    def put_sync_position(self, name: str, position: dict[str, Any]) -> None:
+        """Where sync ``name`` stands, committed together with this session's records."""
+
+    def queue_pending(self, name: str, accessions: Sequence[str]) -> None:
+        """Queue accessions for sync ``name``'s follow-up work, in this transaction."""
+
+    def put_file_stat(self, path: str, size: int, mtime_ns: int, file_hash: str) -> None:
+        """Record ``path`` as ingested cleanly (size, mtime, sha256), in this transaction."""
+
 
 class Store(Protocol):
     """System of record for GEO and PubMed records."""
@@ -95,6 +107,9 @@ class Store(Protocol):
 
     def seen_file(self, file_hash: str) -> bool:
         """Whether a file with this sha256 was already ingested without problems."""
+
+    def file_stats(self, chunk: int = 10_000) -> Iterator[tuple[str, tuple[int, int, str]]]:
+        """Every ``file_stats`` row as (path, (size, mtime_ns, sha256)), read in chunks."""
 
     def ingest_runs(self, limit: int = 20) -> list[dict[str, Any]]: ...
 
@@ -147,6 +162,29 @@ class Store(Protocol):
     def put_expression_matrix(
         self, accession: str, source_hash: str, shape: tuple[int, int], blob: bytes
     ) -> None: ...
+
+    # -- NCBI sync (issue 13) ------------------------------------------------------------
+
+    def existing(self, record_type: str, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` (accessions, or PMIDs for "publication") the store holds."""
+
+    def sync_position(self, name: str) -> dict[str, Any] | None:
+        """The committed position of sync ``name`` (None: it never committed a batch)."""
+
+    def pending(self, name: str, limit: int = 100) -> list[str]:
+        """Accessions queued for sync ``name``'s follow-up, oldest first."""
+
+    def drop_pending(self, name: str, accession: str) -> None:
+        """Remove one queued accession (its follow-up is done, or cannot be done)."""
+
+    def take_lease(self, name: str, holder: str, ttl: float) -> bool:
+        """Take or renew the database lease ``name`` for ``ttl`` seconds; False if held."""
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up (a no-op unless ``holder`` holds it)."""
+
+    def lease_holder(self, name: str) -> str | None:
+        """Who holds the lease ``name`` now (None: free or expired)."""
 
     def backup(self, target: Path) -> None:
         """A consistent copy of the store, safe while it serves."""

@@ -7,6 +7,7 @@ everything here is portable SQL with bound parameters.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +19,19 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, text
 
 from omicsoracle.search.document import SearchDoc
-from omicsoracle.store import expression, records
+from omicsoracle.store import expression, records, sync_state
 from omicsoracle.store.base import Change
 from omicsoracle.store.writer import SqlWriteSession, dumps, now_iso
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
+# Record type -> (table, key column), for ``existing`` (never a user string in the SQL).
+_KEYED = {
+    "series": ("series", "accession"),
+    "sample": ("samples", "accession"),
+    "platform": ("platforms", "accession"),
+    "dataset": ("datasets", "accession"),
+    "publication": ("publications", "pmid"),
+}
 
 
 class SqlStore:
@@ -80,6 +89,12 @@ class SqlStore:
                 {"h": file_hash},
             ).first()
             return row is not None
+
+    def file_stats(self, chunk: int = 10_000) -> Iterator[tuple[str, tuple[int, int, str]]]:
+        from omicsoracle.store import file_stats
+
+        with self._read.connect() as conn:
+            yield from file_stats.iter_rows(conn, chunk)
 
     def finish_run(
         self, run_id: int, status: str, counts: dict[str, Any], errors: list[dict[str, Any]]
@@ -246,6 +261,42 @@ class SqlStore:
     ) -> None:
         with self._write_lock, self._write.begin() as conn:
             expression.put_matrix(conn, accession, source_hash, shape, blob)
+
+    # -- NCBI sync (issue 13) ------------------------------------------------------------
+
+    def existing(self, record_type: str, keys: Sequence[str]) -> set[str]:
+        table, key = _KEYED[record_type]
+        found: set[str] = set()
+        with self._read.connect() as conn:
+            for start in range(0, len(keys), 5000):
+                chunk = list(keys[start : start + 5000])
+                sql = f"SELECT {key} FROM {table} WHERE {key} IN :keys"
+                found.update(k for (k,) in conn.execute(records._in(sql), {"keys": chunk}))
+        return found
+
+    def sync_position(self, name: str) -> dict[str, Any] | None:
+        with self._read.connect() as conn:
+            return sync_state.get_position(conn, name)
+
+    def pending(self, name: str, limit: int = 100) -> list[str]:
+        with self._read.connect() as conn:
+            return sync_state.list_pending(conn, name, limit)
+
+    def drop_pending(self, name: str, accession: str) -> None:
+        with self._write_lock, self._write.begin() as conn:
+            sync_state.drop_pending(conn, name, accession)
+
+    def take_lease(self, name: str, holder: str, ttl: float) -> bool:
+        with self._write_lock, self._write.begin() as conn:
+            return sync_state.take_lease(conn, name, holder, time.time(), ttl)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._write_lock, self._write.begin() as conn:
+            sync_state.release_lease(conn, name, holder)
+
+    def lease_holder(self, name: str) -> str | None:
+        with self._read.connect() as conn:
+            return sync_state.lease_holder(conn, name, time.time())
 
     def close(self) -> None:
         self._write.dispose()

@@ -12,16 +12,17 @@ import copy
 import hashlib
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, text
 
-from omicsoracle.merge import merge_series
+from omicsoracle.merge import is_empty, merge_series
 from omicsoracle.model import (
     Dataset,
+    DatasetSubset,
     DataTable,
     Platform,
     Publication,
@@ -64,6 +65,8 @@ class SqlWriteSession:
         self.run_id = run_id
         self.counts = WriteCounts()
         self._changes: list[dict[str, Any]] = []
+        # (record_type, accession) of every change logged so far in this transaction.
+        self._logged: list[tuple[str, str]] = []
 
     # -- public -------------------------------------------------------------------------
 
@@ -79,6 +82,28 @@ class SqlWriteSession:
         ).rowcount
         if gone:
             self.counts.bump(self.counts.deleted, "table_chunk", gone)
+
+    def changed_keys(self, record_type: str) -> set[str]:
+        """Keys of ``record_type`` this transaction inserted or changed so far."""
+        return {k for t, k in self._logged if t == record_type}
+
+    def put_sync_position(self, name: str, position: dict[str, Any]) -> None:
+        """Store where sync ``name`` stands, committed with this transaction's records."""
+        from omicsoracle.store import sync_state
+
+        sync_state.put_position(self.conn, name, position)
+
+    def put_file_stat(self, path: str, size: int, mtime_ns: int, file_hash: str) -> None:
+        """Mark ``path`` ingested cleanly (``--skip-seen``), committed with its records."""
+        from omicsoracle.store import file_stats
+
+        file_stats.put(self.conn, path, size, mtime_ns, file_hash)
+
+    def queue_pending(self, name: str, accessions: Sequence[str]) -> None:
+        """Queue accessions for sync ``name``'s follow-up (``--full``), with this batch."""
+        from omicsoracle.store import sync_state
+
+        sync_state.queue_pending(self.conn, name, accessions)
 
     def write(self, records: Sequence[Record]) -> None:
         """Write one batch. Rejected records are the caller's business and are ignored."""
@@ -193,7 +218,32 @@ class SqlWriteSession:
             self._change("relationship", f"{link['series']}|{link['pmid']}", "delete")
         self.counts.bump(self.counts.deleted, "relationship", len(stale))
 
+    def _absorb_summaries(self, table: str, records: list[Any]) -> list[Any]:
+        """Fold summary records (esummary stubs) into the fuller record they describe.
+
+        A summary never wipes a full record's fields: over a stored (or earlier in
+        the batch) record from a full source it only fills empty fields; over another
+        summary it replaces it. A sample's series lists are united either way (one
+        stub per series the sample belongs to).
+        """
+        summary_keys = [r.accession for r in records if r.source in SUMMARY_SOURCES]
+        if not summary_keys:
+            return records
+        stored = self._fetch(table, "accession", list(dict.fromkeys(summary_keys)), "doc")
+        current: dict[str, dict[str, Any]] = {k: orjson.loads(v) for k, v in stored.items()}
+        out: list[Any] = []
+        for record in records:
+            doc = orjson.loads(orjson.dumps(record))
+            base = current.get(record.accession)
+            if record.source in SUMMARY_SOURCES and base is not None:
+                doc = _fold_summary(base, doc)
+                record = _from_doc(type(record), doc)
+            current[record.accession] = doc
+            out.append(record)
+        return out
+
     def _write_samples(self, records: list[Sample]) -> None:
+        records = self._absorb_summaries("samples", records)
         changed = self._write_simple(
             "samples", "accession", "sample", records, lambda r: {"platform": r.platform}
         )
@@ -206,6 +256,7 @@ class SqlWriteSession:
         self._link_samples(links)
 
     def _write_datasets(self, records: list[Dataset]) -> None:
+        records = self._absorb_summaries("datasets", records)
         changed = self._write_simple(
             "datasets",
             "accession",
@@ -553,6 +604,9 @@ class SqlWriteSession:
             ),
             [{**c, "at": stamp} for c in self._changes],
         )
+        self._logged.extend(
+            (c["record_type"], c["accession"]) for c in self._changes if c["op"] == "upsert"
+        )
         self._changes.clear()
 
 
@@ -562,6 +616,7 @@ class Savepoint:
     def __init__(self, session: SqlWriteSession) -> None:
         self._session = session
         self._saved = copy.deepcopy(session.counts)
+        self._logged = len(session._logged)
         self._tx = session.conn.begin_nested()
 
     def release(self) -> None:
@@ -571,10 +626,40 @@ class Savepoint:
         self._tx.rollback()
         self._session.counts = self._saved
         self._session._changes.clear()
+        del self._session._logged[self._logged :]
 
 
 # Series record sources whose PubMed IDs arrive as Relationship rows of the same source.
 SERIES_LINK_SOURCES = frozenset({"geo_soft", "geo_miniml", "geo_series_matrix", "geo_browse_csv"})
+
+
+# Sources of summary records (NCBI esummary): a Sample stub or a docsum Dataset that
+# must not replace the full record a SOFT/MINiML file stored (characteristics, subsets).
+SUMMARY_SOURCES = frozenset({"geo_eutils"})
+
+
+def _fold_summary(base: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary doc folded into the doc stored for the same accession."""
+    if base.get("source") in SUMMARY_SOURCES:
+        doc = dict(summary)  # a newer summary replaces an older one
+    else:
+        doc = dict(base)
+        for field, value in summary.items():
+            keep = field in ("accession", "source") or not is_empty(doc.get(field))
+            if not keep and not is_empty(value):
+                doc[field] = value
+    if "series" in summary:
+        doc["series"] = list(dict.fromkeys([*(base.get("series") or ()), *summary["series"]]))
+    return doc
+
+
+def _from_doc(cls: type[Any], doc: dict[str, Any]) -> Any:
+    """The record a stored doc describes (unknown keys of older docs dropped)."""
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in doc.items() if k in names}
+    if cls is Dataset:
+        values["subsets"] = [DatasetSubset(**s) for s in values.get("subsets") or ()]
+    return cls(**values)
 
 
 def _no_columns(_record: object) -> dict[str, Any]:

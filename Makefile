@@ -50,6 +50,8 @@ bench: install
 	$(BIN)/python -m bench.extraction_eval
 	$(BIN)/python -m bench.annotation_bench
 	$(BIN)/omicsoracle bench de
+	$(BIN)/omicsoracle bench sync
+	$(BIN)/omicsoracle bench scale --size small
 
 # Capacity (wrk) and realism (Locust) runs on the 10x corpus, SQLite + L1 cache, then
 # PostgreSQL + Redis; the first run builds the data (minutes). Quick trial:

@@ -155,7 +155,7 @@ def _load_series() -> list[dict[str, Any]]:
             d = json.loads(line)
             seen.add(d["accession"])
             out.append({
-                "title": d.get("title") or "", "summary": d.get("summary") or "",
+                "title": " ".join((d.get("title") or "").split()), "summary": d.get("summary") or "",
                 "design": d.get("overall_design") or "", "organisms": d.get("organisms") or [],
                 "types": d.get("types") or [], "platforms": d.get("platforms") or [],
                 "formats": d.get("supplementary_formats") or [],
@@ -236,9 +236,10 @@ def _templates() -> dict[str, Any]:
 
 def _gz(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0
-    ) as fh:
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as fh,
+    ):
         fh.write(data)
 
 
@@ -248,7 +249,10 @@ def _date(k: int, n: int) -> tuple[str, str]:
     y, rest = divmod(day, 365)
     m, d = min(rest // 31, 11), rest % 28 + 1
     pub_m = (m + 2) % 12
-    return f"{_MONTHS[m]} {d:02d} {2001 + y}", f"{_MONTHS[pub_m]} {d:02d} {2001 + y + (m + 2) // 12}"
+    return (
+        f"{_MONTHS[m]} {d:02d} {2001 + y}",
+        f"{_MONTHS[pub_m]} {d:02d} {2001 + y + (m + 2) // 12}",
+    )
 
 
 def _platforms_of(tmpl: dict[str, Any], k: int, n_platforms: int) -> list[int]:
@@ -266,6 +270,13 @@ def hash_str(s: str) -> int:
 
 def sample_count(rng: random.Random) -> int:
     return max(1, min(MAX_SAMPLES, round(rng.lognormvariate(MU, SIGMA))))
+
+
+def _paragraphs(key: str, text: str | None) -> list[str]:
+    """One SOFT line per paragraph, as GEO writes a multi-paragraph summary: a value
+    line never holds a newline (the corpus' JSONL summaries do)."""
+    parts = [p.strip() for p in (text or "").splitlines()]
+    return [f"{key} = {p}" for p in parts if p]
 
 
 def series_chunk(out: Path, plan: Plan, chunk: int) -> tuple[int, int, list[dict[str, Any]]]:
@@ -294,10 +305,8 @@ def series_chunk(out: Path, plan: Plan, chunk: int) -> tuple[int, int, list[dict
         pm = series_pmid(k)
         if pm:
             lines.append(f"!Series_pubmed_id = {pm}")
-        if tmpl["summary"]:
-            lines.append(f"!Series_summary = {tmpl['summary']}")
-        if tmpl["design"]:
-            lines.append(f"!Series_overall_design = {tmpl['design']}")
+        lines += _paragraphs("!Series_summary", tmpl["summary"])
+        lines += _paragraphs("!Series_overall_design", tmpl["design"])
         lines += [f"!Series_type = {x}" for x in tmpl["types"]]
         lines += [f"!Series_sample_id = GSM{first + j}" for j in range(n)]
         lines += [f"!Series_platform_id = {p}" for p in plats]

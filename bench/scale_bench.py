@@ -20,9 +20,8 @@ API and ``show`` call) on random series and on the 50 largest, median/p95; the p
 of probes.jsonl: a GSM accession, a sample title word and a characteristic value must
 each bring the series into the first 20 results.
 
-Sync throughput against the E-utilities stand-in is a separate column filled by
-``--sync-rps`` (hook: :func:`sync_throughput`, to be implemented with
-tests/sync/standin.py and OMICSORACLE_SYNC_REQUESTS_PER_SECOND=0).
+Sync throughput against the E-utilities stand-in (bench/sync_bench.py, rate limiting
+off) is measured once per run and shown on the first row.
 """
 
 from __future__ import annotations
@@ -249,10 +248,13 @@ def _probes(rt: Any, probes: list[dict[str, Any]], request: Any) -> dict[str, An
     return out
 
 
-def sync_throughput() -> float | None:
-    """Hook for the lead: records/s of ``sync geo`` against tests/sync/standin.py with
-    OMICSORACLE_SYNC_REQUESTS_PER_SECOND=0. None until implemented."""
-    return None
+def sync_throughput(records: int = 5000) -> float:
+    """Series+datasets/s of ``sync geo`` against tests/sync/standin.py, rate limit off
+    (bench/sync_bench.py; the stand-in shares the cores). One figure per run: the sync
+    does not depend on the size of the store it writes into beyond the demo's."""
+    from bench.sync_bench import measure
+
+    return float(measure(records, rounds=1)["records_per_s"])
 
 
 # ---------------------------------------------------------------- report
@@ -313,14 +315,17 @@ def main(argv: list[str] | None = None) -> None:
             print(f"generating {tree} ...", file=sys.stderr, flush=True)
             geo_scale.generate(tree, geo_scale.plan_for(size), jobs=2, log=sys.stderr)
         lines = (tree / "probes.jsonl").read_text().splitlines()
-        targets.append((size, [tree], [json.loads(x) for x in lines]))
+        # PubMed is not part of GEO's FTP tree: its files are a second path, as a user
+        # would pass a PubMed baseline directory next to the mirror.
+        targets.append((size, [tree, tree / "pubmed"], [json.loads(x) for x in lines]))
     for name, paths, probes in targets:
         data_dir = OUT / f"scale-data-{name}"
         print(f"{name}: ingest phases ...", file=sys.stderr, flush=True)
         run = run_phases(paths, data_dir, args.jobs)
         print(f"{name}: {json.dumps(run)}", file=sys.stderr, flush=True)
         run.update(measure_reads(data_dir, probes, args.rounds))
-        run["sync_rps"] = sync_throughput()
+        if not runs:
+            run["sync_rps"] = round(sync_throughput())
         runs[name] = run
         (OUT / f"scale-{name}.json").write_text(json.dumps(run, indent=1))
         if not args.keep and name != "demo":

@@ -712,6 +712,33 @@ def bench_ingest(
     _bench_module("bench.ingest_bench").main(["--scale", str(scale)])
 
 
+@bench_app.command("scale")
+def bench_scale(
+    size: Annotated[
+        list[str] | None,
+        typer.Option(help="small (1/100 of GEO), tenth or full (250k series, 7.5M samples)."),
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Parser processes of the ingest.", min=1)] = 2,
+    rounds: Annotated[int, typer.Option(help="Rounds of the search and show timings.")] = 3,
+    demo: Annotated[bool, typer.Option(help="Also run the demo corpus, side by side.")] = True,
+    keep: Annotated[bool, typer.Option(help="Keep the data directories built.")] = False,
+) -> None:
+    """GEO-scale ingest, memory, disk, search/show latency, sample probes, sync rate."""
+    argv = ["--size", *(size or ["small"]), "--jobs", str(jobs), "--rounds", str(rounds)]
+    argv += [] if demo else ["--no-demo"]
+    argv += ["--keep"] if keep else []
+    _bench_module("bench.scale_bench").main(argv)
+
+
+@bench_app.command("sync")
+def bench_sync(
+    records: Annotated[int, typer.Option(help="Series the stand-in serves.", min=1)] = 5000,
+    rounds: Annotated[int, typer.Option(help="Syncs into a fresh store; median.", min=1)] = 3,
+) -> None:
+    """sync geo against the local E-utilities stand-in with rate limiting off."""
+    _bench_module("bench.sync_bench").main(["--records", str(records), "--rounds", str(rounds)])
+
+
 @bench_app.command("search")
 def bench_search() -> None:
     """Search latency on both engines at demo size and 10x, and ranking quality."""

@@ -15,9 +15,12 @@ from omicsoracle.memory import release_free_memory
 from omicsoracle.search.base import SearchIndex
 from omicsoracle.store import Store
 
-# Changes read per window: every series a window touches is indexed once, however many
-# of its records changed (an ingest writes a series, then its samples, then the
-# enrichment's annotation change: three log rows, one document). Keys only, so large.
+# Changes are read in windows of keys only, and every series they touch is indexed once
+# per catch-up, however many of its records changed: an ingest writes a series, then
+# its samples, then the enrichment's annotation change, often in different windows
+# (at GEO scale an ingest logs ~10M changes for 250k series; re-indexing a series per
+# window it appears in wrote each document 4 times). The pending set holds accessions
+# only: ~25 MB for all of GEO.
 CHANGE_BATCH = 100_000
 DOC_BATCH = 2000
 
@@ -33,29 +36,38 @@ def catch_up(
     store: Store, index: SearchIndex, *, progress: Callable[[int], None] | None = None
 ) -> CatchUp:
     """Apply every change after the index's applied id; returns what was done."""
-    result = CatchUp(applied_change_id=index.applied_change_id())
-    while True:
-        changes = store.changes_since(result.applied_change_id, CHANGE_BATCH)
+    start = index.applied_change_id()
+    result = CatchUp(applied_change_id=start)
+    # Changes committed after this point are left to the next catch-up, so a busy writer
+    # cannot keep this one reading forever.
+    upto = store.max_change_id()
+    pending: set[str] = set()
+    last = start
+    while last < upto:
+        changes = [c for c in store.changes_since(last, CHANGE_BATCH) if c.id <= upto]
         if not changes:
-            return result
+            break
         series, last = store.affected_series(changes)
-        keys = sorted(series)
-        # Documents go in commits of DOC_BATCH; only the window's last commit records
-        # its last change id, so the applied id never runs ahead of what the index
-        # holds (a crash mid-window replays the window: upserts are idempotent).
-        for start in range(0, max(len(keys), 1), DOC_BATCH):
-            chunk = keys[start : start + DOC_BATCH]
-            docs = store.search_docs(chunk)
-            present = {d.accession for d in docs}
-            final = start + DOC_BATCH >= len(keys)
-            applied = last if final else result.applied_change_id
-            index.apply(docs, [k for k in chunk if k not in present], applied)
-            release_free_memory()
-            result.documents += len(docs)
-            if progress is not None:
-                progress(len(docs))
+        pending |= series
         result.changes += len(changes)
-        result.applied_change_id = last
+    if last == start:
+        return result
+    keys = sorted(pending)
+    # Documents go in commits of DOC_BATCH; only the last commit records the last change
+    # id, so the applied id never runs ahead of what the index holds (a crash midway
+    # replays the changes: upserts are idempotent).
+    for offset in range(0, max(len(keys), 1), DOC_BATCH):
+        chunk = keys[offset : offset + DOC_BATCH]
+        docs = store.search_docs(chunk)
+        present = {d.accession for d in docs}
+        final = offset + DOC_BATCH >= len(keys)
+        index.apply(docs, [k for k in chunk if k not in present], last if final else start)
+        release_free_memory()
+        result.documents += len(docs)
+        if progress is not None:
+            progress(len(docs))
+    result.applied_change_id = last
+    return result
 
 
 def reindex(

@@ -16,9 +16,38 @@ from omicsoracle.model import ACCESSION_RE, PMID_RE
 from omicsoracle.search.document import SearchDoc
 from omicsoracle.store.annotations import series_annotations
 
-# Sample text folded into a series' search document: enough to match on tissue,
-# cell type or treatment words, capped so a 2,000-sample series cannot swamp BM25.
+# Sample text folded into a series' search document (the lowest-weighted field). Its
+# distinct phrases up to EXTRA_TEXT_LIMIT characters, then only the words not seen yet:
+# every sample title word and characteristic value of a 5,000-sample series still finds
+# it, at the cost of its distinct vocabulary rather than of every sample's full text.
+# EXTRA_WORDS_LIMIT bounds a pathological series (a document stays under ~256 KB).
 EXTRA_TEXT_LIMIT = 4000
+EXTRA_WORDS_LIMIT = 250_000
+
+
+def extra_text(phrases: Sequence[str]) -> str:
+    """The ``extra`` field of a series: see EXTRA_TEXT_LIMIT."""
+    distinct = list(dict.fromkeys(phrases))
+    cut, used = 0, 0
+    while cut < len(distinct) and used + len(distinct[cut]) <= EXTRA_TEXT_LIMIT:
+        used += len(distinct[cut]) + 1
+        cut += 1
+    head = distinct[:cut]
+    if cut == len(distinct):
+        return " ".join(head)
+    seen = {w.casefold() for p in head for w in p.split()}
+    words: list[str] = []
+    for phrase in distinct[cut:]:
+        for w in phrase.split():
+            folded = w.casefold()
+            if folded not in seen:
+                seen.add(folded)
+                words.append(w)
+                used += len(w) + 1
+        if used > EXTRA_WORDS_LIMIT:
+            break
+    return " ".join([*head, *words])[:EXTRA_WORDS_LIMIT]
+
 
 RECORD_TABLES = {
     "series": "series",
@@ -116,7 +145,7 @@ def search_docs(conn: Connection, accessions: Sequence[str]) -> list[SearchDoc]:
                 supplementary_types=d.get("supplementary_types") or [],
                 samples=sample_ids,
                 datasets=gds,
-                extra_text=" ".join(dict.fromkeys(extra.get(acc, [])))[:EXTRA_TEXT_LIMIT],
+                extra_text=extra_text(extra.get(acc, [])),
                 annotations=annotations.get(acc, {}),
             )
         )

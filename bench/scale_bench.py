@@ -81,7 +81,10 @@ def _phases(argv: list[str]) -> None:
         out["failed_files"] = sum(1 for r in results if not r.ok)
         _mark("enrich")
         t0 = time.perf_counter()
-        enrich(rt.store, full=False, upgrade=True)
+        enrich_kwargs: dict[str, Any] = {}
+        if "jobs" in inspect.signature(enrich).parameters:
+            enrich_kwargs["jobs"] = out["jobs"]
+        enrich(rt.store, full=False, upgrade=True, **enrich_kwargs)
         out["enrich_s"] = time.perf_counter() - t0
         _mark("index")
         t0 = time.perf_counter()
@@ -145,13 +148,18 @@ def run_phases(paths: list[Path], data_dir: Path, jobs: int) -> dict[str, Any]:
         assert proc.stderr is not None
         for line in proc.stderr:
             if line.startswith("@phase "):
+                # Logged as it happens: a run stopped part-way still says how far it got.
+                done = peaks.get(phase[0], [0, 0])
+                print(f"  {time.perf_counter() - started:8.0f} s: {phase[0]} done (peak heap "
+                      f"{done[0] / 1024:.0f} MiB, RSS {done[1] / 1024:.0f} MiB); "
+                      f"{line.split()[1]} ...", file=sys.stderr, flush=True)  # fmt: skip
                 phase[0] = line.split()[1]
             else:
                 stderr.append(line)
 
+    peaks: dict[str, list[int]] = {}
     reader = threading.Thread(target=read_err, daemon=True)
     reader.start()
-    peaks: dict[str, list[int]] = {}
     while proc.poll() is None:
         anon, rss = _memory(_tree(proc.pid))
         p = peaks.setdefault(phase[0], [0, 0])

@@ -36,8 +36,14 @@ def miniml_tgz(xml: Path) -> bytes:
 def build_mirror(root: Path, *, broken: bool = True) -> Path:
     """The mirror layout of the issue, one real file per kind, and what must be skipped."""
     soft = DATA / "soft"
-    for gse, bucket in (("GSE87585", "GSE87nnn"), ("GSE93431", "GSE93nnn"), ("GSE94489", "GSE94nnn")):
-        _stage(root, f"series/{bucket}/{gse}/soft/{gse}_family.soft.gz", soft / f"{gse}_family.soft.gz")
+    for gse, bucket in (
+        ("GSE87585", "GSE87nnn"),
+        ("GSE93431", "GSE93nnn"),
+        ("GSE94489", "GSE94nnn"),
+    ):
+        _stage(
+            root, f"series/{bucket}/{gse}/soft/{gse}_family.soft.gz", soft / f"{gse}_family.soft.gz"
+        )
     _stage(
         root,
         "series/GSE100nnn/GSE100007/miniml/GSE100007_family.xml.tgz",

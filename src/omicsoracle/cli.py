@@ -157,7 +157,7 @@ def ingest(
         enriched = None
         if any(r.ok for r in results):
             try:
-                enriched = _enrich(rt, full=False)
+                enriched = _enrich(rt, full=False, jobs=workers)
             except Exception as exc:  # the ingest stands; the index must still catch up
                 err.print(
                     f"[red]enrichment failed[/red]: {escape(str(exc))} (rerun `omicsoracle enrich`)"
@@ -483,10 +483,12 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     )
 
 
-def _enrich(rt: Runtime, *, full: bool) -> dict[str, Any]:
+def _enrich(rt: Runtime, *, full: bool, jobs: int | None = None) -> dict[str, Any]:
     from omicsoracle.extraction.store import enrich as run_enrich
+    from omicsoracle.ingest_parallel import default_jobs
 
-    return run_enrich(rt.store, full=full, upgrade=True).as_dict()
+    workers = jobs if jobs is not None else default_jobs()
+    return run_enrich(rt.store, full=full, upgrade=True, jobs=workers).as_dict()
 
 
 @app.command()

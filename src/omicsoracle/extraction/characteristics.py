@@ -16,6 +16,7 @@ GEO submitters write the same characteristic many ways: ``Tissue: Liver``,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,6 +65,9 @@ class Characteristic:
         return {"sample": self.sample, "key": self.key, "value": self.value, "raw": self.raw}
 
 
+# Keys and values repeat across the samples of a series and across GEO (7.5M samples,
+# ~30M pairs): each spelling is normalised once. Both functions are pure.
+@functools.lru_cache(maxsize=16_384)
 def normalize_key(key: str) -> tuple[str, str | None]:
     """``(key, unit)``: the canonical key, and a unit the key carried (``age (wk)``)."""
     cleaned = " ".join(key.replace("_", " ").split()).casefold().rstrip(":")
@@ -78,6 +82,7 @@ def _keeps_case(value: str) -> bool:
     return any(c.isupper() for c in value[1:]) or any(c.isdigit() for c in value)
 
 
+@functools.lru_cache(maxsize=131_072)
 def normalize_value(key: str, value: str, unit: str | None = None) -> str:
     """The canonical spelling of one value of the (already normalised) key."""
     cleaned = " ".join(value.split()).strip(" ;,")

@@ -3,8 +3,8 @@
 Dictionary types (organism, tissue, cell type, cell line, disease, gene, assay) are
 found by one left-to-right pass over the field's tokens: at each token the longest
 phrase of the vocabulary starting there wins (case-folded keys, then the exact keys of
-genes, cell lines and capital abbreviations). Only tokens that start some phrase are
-looked at further, so the pass costs about one dict lookup per token. Pattern types
+genes, cell lines and capital abbreviations), found by walking each dictionary's token
+trie, so the pass costs about one dict lookup per token matched. Pattern types
 (statistics, time points, sample counts, treatments) come from
 :mod:`omicsoracle.extraction.statistics_text`.
 """
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from omicsoracle.extraction import statistics_text
-from omicsoracle.extraction.vocabulary import TOKEN_RE, Vocabulary
+from omicsoracle.extraction.vocabulary import END, TOKEN_RE, Vocabulary
 
 TYPES = (
     "organism", "tissue", "cell_type", "cell_line", "disease", "gene", "assay",
@@ -55,26 +55,26 @@ class Entity:
 
 def _dictionary(text: str, field: str, vocab: Vocabulary) -> Iterator[Entity]:
     spans = [(m.start(), m.end(), m.group()) for m in TOKEN_RE.finditer(text)]
-    folded_first, exact_first = vocab.folded_first, vocab.exact_first
+    tokens = [s[2] for s in spans]
+    lows = [t.casefold() for t in tokens]
+    exact_trie, folded_trie = vocab.exact_trie, vocab.folded_trie
     i, n = 0, len(spans)
     while i < n:
-        tok = spans[i][2]
-        low = tok.casefold()
-        best: tuple[int, Any] | None = None
-        longest = max(exact_first.get(tok, 0), folded_first.get(low, 0))
-        for size in range(min(longest, n - i), 0, -1):
-            words = [s[2] for s in spans[i : i + size]]
-            exact_key = " ".join(words)
-            term = vocab.exact.get(exact_key) if exact_first.get(tok, 0) >= size else None
-            if term is None and folded_first.get(low, 0) >= size:
-                term = vocab.folded.get(exact_key.casefold())
-            if term is not None:
-                best = (size, term)
-                break
-        if best is None:
+        # The longest phrase starting at i; at equal length the exact (case-sensitive)
+        # dictionary wins, as genes and cell lines must not lose to a folded word.
+        size, term = 0, None
+        for trie, words in ((exact_trie, tokens), (folded_trie, lows)):
+            node = trie.get(words[i])
+            j = i
+            while node is not None:
+                j += 1
+                found = node.get(END)
+                if found is not None and j - i > size:
+                    size, term = j - i, found
+                node = node.get(words[j]) if j < n else None
+        if term is None:
             i += 1
             continue
-        size, term = best
         start, end = spans[i][0], spans[i + size - 1][1]
         yield Entity(term.type, text[start:end], term.normalized, field, start, end, term.source)
         i += size
@@ -103,6 +103,48 @@ def extract_text(text: str, field: str, vocab: Vocabulary) -> list[Entity]:
     return found
 
 
+# Sample source names and characteristic lines repeat across the samples of a series,
+# and across GEO ("tissue: liver" on a quarter of a million samples): their entities
+# are found once per vocabulary and reused. Titles, summaries and abstracts are nearly
+# always unique, so they are scanned every time and never kept.
+MEMO_FIELDS = frozenset({"source_name", "characteristics"})
+MEMO_TEXT_LIMIT = 200
+MEMO_ENTRIES = 200_000
+
+
+def _remembered(text: str, field: str, vocab: Vocabulary) -> tuple[Entity, ...]:
+    memo = vocab.memo
+    found = memo.get((field, text))
+    if found is None:
+        if len(memo) >= MEMO_ENTRIES:
+            memo.clear()  # a new corpus' values: start over rather than track recency
+        found = memo[(field, text)] = tuple(extract_text(text, field, vocab))
+    return found
+
+
+def _scan(text: str, field: str, vocab: Vocabulary) -> list[Entity] | tuple[Entity, ...]:
+    if field not in MEMO_FIELDS:
+        return extract_text(text, field, vocab)
+    if field != "characteristics":
+        return _remembered(text, field, vocab) if len(text) <= MEMO_TEXT_LIMIT else (
+            extract_text(text, field, vocab))  # fmt: skip
+    # One "key: value" a line, each scanned on its own (a phrase never runs from one
+    # characteristic into the next), spans shifted to the field's text.
+    out: list[Entity] = []
+    offset = 0
+    for line in text.split("\n"):
+        if len(line) <= MEMO_TEXT_LIMIT:
+            found: Iterable[Entity] = _remembered(line, field, vocab)
+        else:
+            found = extract_text(line, field, vocab)
+        for e in found:
+            out.append(e if not offset else Entity(
+                e.type, e.text, e.normalized, field, e.start + offset, e.end + offset,
+                e.source, e.context))  # fmt: skip
+        offset += len(line) + 1
+    return out
+
+
 def characteristics_text(pairs: Iterable[Any]) -> str:
     """A sample's characteristics as the text the extractor scans, one "key: value" a line."""
     lines = []
@@ -127,7 +169,7 @@ def extract_record(record_type: str, doc: Mapping[str, Any], vocab: Vocabulary) 
     """Every entity of one stored record document (a ``doc`` column's JSON)."""
     out: list[Entity] = []
     for field, text in field_texts(record_type, doc):
-        out.extend(extract_text(text, field, vocab))
+        out.extend(_scan(text, field, vocab))
     if record_type in ("series", "sample", "dataset", "platform"):
         have = {e.normalized for e in out if e.type == "organism"}
         # GEO's organism field is a curated statement, not a mention: kept as the

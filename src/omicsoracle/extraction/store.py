@@ -8,10 +8,11 @@ through the store's one writer (``Store.transaction``); reads use its read engin
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -20,9 +21,11 @@ from sqlalchemy import Connection, bindparam, text
 
 from omicsoracle.extraction import characteristics as chars
 from omicsoracle.extraction import vocabulary
-from omicsoracle.extraction.entities import Entity, extract_record
+from omicsoracle.extraction.entities import extract_record
+from omicsoracle.extraction.worker import ExtractorPool, extract_docs
 from omicsoracle.store import Store
 from omicsoracle.store.base import Change
+from omicsoracle.store.bulk import execute_many
 from omicsoracle.store.records import record_type_of
 from omicsoracle.store.writer import now_iso
 
@@ -35,6 +38,7 @@ TABLES = {
     "publication": ("publications", "pmid"),
 }
 BATCH = 1000
+PARALLEL_MIN_RECORDS = 50_000
 log = logging.getLogger(__name__)
 
 
@@ -141,16 +145,22 @@ def platform_genes(store: Store, tables: Sequence[tuple[str, str]]) -> dict[str,
     return genes
 
 
-def vocabulary_for(store: Store) -> tuple[vocabulary.Vocabulary, str]:
-    """The vocabulary with this corpus' characteristics values and the gene symbols of its
-    stored platform annotations, and its fingerprint (which changes with either)."""
+def vocabulary_inputs(store: Store) -> tuple[list[tuple[str, str]], dict[str, str], str]:
+    """What the vocabulary is built from: this corpus' characteristic values, the gene
+    symbols of its stored platform annotations, and their fingerprint."""
     with _read(store).connect() as conn:
         values = corpus_values(conn)
         tables = annotation_tables(conn)
     digest = hashlib.sha256(orjson.dumps([values, tables])).hexdigest()[:16]
+    return values, platform_genes(store, tables), digest
+
+
+def vocabulary_for(store: Store) -> tuple[vocabulary.Vocabulary, str]:
+    """The vocabulary with this corpus' characteristics values and the gene symbols of its
+    stored platform annotations, and its fingerprint (which changes with either)."""
+    values, genes, digest = vocabulary_inputs(store)
     if digest not in _VOCABS:
         _VOCABS.clear()  # one corpus per process in practice; do not grow
-        genes = platform_genes(store, tables)
         _VOCABS[digest] = vocabulary.build(values, genes)
     return _VOCABS[digest], digest
 
@@ -227,13 +237,17 @@ def _changes(store: Store, after: int) -> Iterator[tuple[str, str, str]]:
         after = batch[-1].id
 
 
-def _docs(store: Store, record_type: str, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+def _raw_docs(store: Store, record_type: str, keys: Sequence[str]) -> list[tuple[str, str]]:
     table, key = TABLES[record_type]
     with _read(store).connect() as conn:
         rows = conn.execute(
             _in(f"SELECT {key}, doc FROM {table} WHERE {key} IN :keys"), {"keys": list(keys)}
         )
-        return [(k, orjson.loads(doc)) for k, doc in rows]
+        return [(k, doc) for k, doc in rows]
+
+
+def _docs(store: Store, record_type: str, keys: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    return [(k, orjson.loads(doc)) for k, doc in _raw_docs(store, record_type, keys)]
 
 
 # SQLite's lower() folds ASCII letters only: Python must fold the same way, or a value
@@ -302,40 +316,27 @@ def _write_characteristics(store: Store, docs: list[tuple[str, dict[str, Any]]])
         conn.execute(_in("DELETE FROM sample_characteristics WHERE sample IN :keys"),
                      {"keys": [k for k, _ in docs]})  # fmt: skip
         _one_spelling(conn, rows)
-        if rows:
-            conn.execute(
-                text(
-                    "INSERT INTO sample_characteristics (sample, seq, key, value, raw) "
-                    "VALUES (:sample, :seq, :key, :value, :raw)"
-                ),
-                rows,
-            )
+        execute_many(
+            conn,
+            "INSERT INTO sample_characteristics (sample, seq, key, value, raw) "
+            "VALUES (:sample, :seq, :key, :value, :raw)",
+            rows,
+        )
     return len(rows)
-
-
-def _entity_rows(record_type: str, key: str, found: list[Entity]) -> list[dict[str, Any]]:
-    return [
-        {"record_id": key, "seq": i, "record_type": record_type, "type": e.type, "text": e.text,
-         "normalized": e.normalized, "field": e.field, "span_start": e.start, "span_end": e.end,
-         "source": e.source, "context": e.context}
-        for i, e in enumerate(found)
-    ]  # fmt: skip
 
 
 def _write_entities(store: Store, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
     with store.transaction(None) as session:
         conn = cast(Any, session).conn
         conn.execute(_in("DELETE FROM entities WHERE record_id IN :keys"), {"keys": list(keys)})
-        if rows:
-            conn.execute(
-                text(
-                    "INSERT INTO entities (record_id, seq, record_type, type, text, normalized, "
-                    "field, span_start, span_end, source, context) VALUES (:record_id, :seq, "
-                    ":record_type, :type, :text, :normalized, :field, :span_start, :span_end, "
-                    ":source, :context)"
-                ),
-                rows,
-            )
+        execute_many(
+            conn,
+            "INSERT INTO entities (record_id, seq, record_type, type, text, normalized, "
+            "field, span_start, span_end, source, context) VALUES (:record_id, :seq, "
+            ":record_type, :type, :text, :normalized, :field, :span_start, :span_end, "
+            ":source, :context)",
+            rows,
+        )
 
 
 def enrich(
@@ -344,6 +345,7 @@ def enrich(
     full: bool = False,
     upgrade: bool = False,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> EnrichReport:
     """Extract entities (and normalise characteristics) of the records changed since the
     last enrichment, or of every record when ``full``; returns what was done.
@@ -351,6 +353,11 @@ def enrich(
     A store enriched by another extractor version is enriched again in full only when
     ``upgrade`` (the CLI's commands, run by an operator); elsewhere (an upload job) the
     report says ``outdated`` and the job stays as long as its own upload.
+
+    With ``jobs`` > 1 and at least PARALLEL_MIN_RECORDS records to extract, the text
+    is scanned by ``jobs`` worker processes (:mod:`omicsoracle.extraction.worker`)
+    while this process reads and writes; smaller runs stay in-process (starting a
+    worker costs a vocabulary build, ~2 s).
     """
     import time
 
@@ -386,15 +393,24 @@ def enrich(
         report.characteristics += _write_characteristics(
             store, _docs(store, "sample", samples[start : start + BATCH])
         )
-    vocab, fingerprint = vocabulary_for(store)
-    for record_type, keys_set in todo.items():
-        keys = sorted(keys_set)
-        for start in range(0, len(keys), BATCH):
-            chunk = keys[start : start + BATCH]
-            rows: list[dict[str, Any]] = []
-            for key, doc in _docs(store, record_type, chunk):
-                found = extract_record(record_type, doc, vocab)
-                rows.extend(_entity_rows(record_type, key, found))
+    chunks = [
+        (record_type, keys[start : start + BATCH])
+        for record_type, keys_set in todo.items()
+        for keys in [sorted(keys_set)]
+        for start in range(0, len(keys), BATCH)
+    ]
+    workers = jobs if jobs > 1 and sum(map(len, todo.values())) >= PARALLEL_MIN_RECORDS else 1
+    with contextlib.ExitStack() as stack:
+        extracted: Iterable[tuple[str, Sequence[str], list[dict[str, Any]]]]
+        if workers > 1:
+            # The vocabulary is built in each worker only: the writer never scans text.
+            values, genes, fingerprint = vocabulary_inputs(store)
+            pool = stack.enter_context(ExtractorPool(workers, values, genes))
+            extracted = pool.map((t, c, _raw_docs(store, t, c)) for t, c in chunks)
+        else:
+            vocab, fingerprint = vocabulary_for(store)
+            extracted = ((t, c, extract_docs(t, _docs(store, t, c), vocab)) for t, c in chunks)
+        for record_type, chunk, rows in extracted:
             _write_entities(store, chunk, rows)
             report.entities += len(rows)
             report.records[record_type] = report.records.get(record_type, 0) + len(chunk)

@@ -26,7 +26,7 @@ import importlib.util
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -251,27 +251,40 @@ def excluded_terms() -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
+# A trie node's key for the term ending there: no token is empty.
+END = ""
+
+
 @dataclass
 class Vocabulary:
     """The compiled dictionaries: folded keys and exact (case-sensitive) keys."""
 
     folded: dict[str, Term]
     exact: dict[str, Term]
-    # First token -> longest phrase length in tokens, for each dictionary.
-    folded_first: dict[str, int]
-    exact_first: dict[str, int]
+    # Each dictionary again as a token trie: node = {token: child, END: term}. A scan
+    # walks it one token at a time, so finding the longest phrase at a position costs
+    # one lookup per token matched, not a joined key per candidate length.
+    folded_trie: dict[str, Any] = field(default_factory=dict)
+    exact_trie: dict[str, Any] = field(default_factory=dict)
+    # (field, text) -> its entities, for the short texts that repeat (entities._scan).
+    memo: dict[tuple[str, str], tuple[Any, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def add(self, phrase: str, term: Term, *, exact: bool) -> None:
         key = key_of(phrase, exact=exact)
         if not key or (term.type, key.casefold()) in excluded_terms():
             return
-        table, first = (self.exact, self.exact_first) if exact else (self.folded, self.folded_first)
+        table, trie = (self.exact, self.exact_trie) if exact else (self.folded, self.folded_trie)
         old = table.get(key)
         if old is not None and PRIORITY.index(old.type) > PRIORITY.index(term.type):
             return
         table[key] = term
-        tokens = key.split(" ")
-        first[tokens[0]] = max(first.get(tokens[0], 0), len(tokens))
+        self.memo.clear()  # entities found with the dictionaries as they were
+        node = trie
+        for token in key.split(" "):
+            node = node.setdefault(token, {})
+        node[END] = term
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -286,7 +299,7 @@ def build(
     """Compile the vocabulary; ``corpus_values`` are (type, value) pairs from the corpus,
     ``platform_genes`` the symbol -> Entrez id of the stored platform annotations (None:
     the bundled GPL97 file, as for :func:`default`)."""
-    vocab = Vocabulary({}, {}, {}, {})
+    vocab = Vocabulary({}, {})
     stop = _english_words()
     abbreviations = thesaurus.corpus_abbreviations()
     # A short form the corpus defines as something other than a gene (ALL: acute

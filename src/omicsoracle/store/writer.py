@@ -34,6 +34,7 @@ from omicsoracle.model import (
     Series,
 )
 from omicsoracle.store.base import WriteCounts
+from omicsoracle.store.bulk import execute_many
 
 
 def dumps(value: Any) -> str:
@@ -559,23 +560,21 @@ class SqlWriteSession:
         if params:
             names = list(params[0])
             updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != key)
-            self.conn.execute(
-                text(
-                    f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-                    f"({', '.join(':' + n for n in names)}) "
-                    f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-                ),
+            execute_many(
+                self.conn,
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+                f"({', '.join(':' + n for n in names)}) "
+                f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
                 params,
             )
         return changed
 
     def _link_samples(self, links: list[dict[str, str]]) -> None:
         if links:
-            self.conn.execute(
-                text(
-                    "INSERT INTO series_samples (series, sample) VALUES (:series, :sample) "
-                    "ON CONFLICT (series, sample) DO NOTHING"
-                ),
+            execute_many(
+                self.conn,
+                "INSERT INTO series_samples (series, sample) VALUES (:series, :sample) "
+                "ON CONFLICT (series, sample) DO NOTHING",
                 links,
             )
 
@@ -597,11 +596,10 @@ class SqlWriteSession:
         if not self._changes:
             return
         stamp = now_iso()
-        self.conn.execute(
-            text(
-                "INSERT INTO changes (record_type, accession, op, run_id, at) "
-                "VALUES (:record_type, :accession, :op, :run_id, :at)"
-            ),
+        execute_many(
+            self.conn,
+            "INSERT INTO changes (record_type, accession, op, run_id, at) "
+            "VALUES (:record_type, :accession, :op, :run_id, :at)",
             [{**c, "at": stamp} for c in self._changes],
         )
         self._logged.extend(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from omicsoracle.extraction.store import enrich, entities_of
 from omicsoracle.ingest import ingest_paths
 from omicsoracle.store import Store
@@ -133,3 +135,23 @@ def test_an_idle_enrichment_moves_past_its_own_annotation_changes(store: Store) 
             text("SELECT change_id FROM enrichment_state WHERE name = 'entities'")
         ).scalar_one()
     assert state == idle.last_change == store.max_change_id()
+
+
+def test_a_run_in_small_windows_writes_what_one_window_writes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change log is read WINDOW records at a time (bounded memory at GEO scale)."""
+    from omicsoracle.extraction import store as enrichment
+
+    ingest_paths(store, [MINIML, PUBMED])
+    monkeypatch.setattr(enrichment, "WINDOW", 7)
+    windowed = enrich(store)
+    assert windowed.records["sample"] > 7
+    found = {k: entities_of(store, k) for k in ("GSE100007", "10094537")}
+    monkeypatch.setattr(enrichment, "WINDOW", 200_000)
+    whole = enrich(store, full=True)
+    assert (whole.entities, whole.characteristics) == (windowed.entities, windowed.characteristics)
+    assert whole.series == windowed.series
+    assert {k: entities_of(store, k) for k in found} == found
+    monkeypatch.setattr(enrichment, "WINDOW", 7)
+    assert enrich(store, full=True).entities == whole.entities  # --all in windows too

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from omicsoracle.extraction import statistics_text
-from omicsoracle.extraction.vocabulary import END, TOKEN_RE, Vocabulary
+from omicsoracle.extraction.vocabulary import END, TOKEN_RE, Term, Vocabulary
 
 TYPES = (
     "organism", "tissue", "cell_type", "cell_line", "disease", "gene", "assay",
@@ -68,10 +68,13 @@ def _dictionary(text: str, field: str, vocab: Vocabulary) -> Iterator[Entity]:
             j = i
             while node is not None:
                 j += 1
-                found = node.get(END)
+                if type(node) is Term:  # a leaf: the phrase ends here, nothing longer
+                    found, node = node, None
+                else:
+                    found = node.get(END)
+                    node = node.get(words[j]) if j < n else None
                 if found is not None and j - i > size:
                     size, term = j - i, found
-                node = node.get(words[j]) if j < n else None
         if term is None:
             i += 1
             continue

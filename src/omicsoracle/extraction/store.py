@@ -38,6 +38,7 @@ TABLES = {
     "publication": ("publications", "pmid"),
 }
 BATCH = 1000
+WINDOW = 200_000
 PARALLEL_MIN_RECORDS = 50_000
 log = logging.getLogger(__name__)
 
@@ -201,40 +202,79 @@ def outdated(store: Store) -> bool:
     return stored is not None and stored != extractor_version()
 
 
-def _pending(store: Store, full: bool) -> tuple[dict[str, set[str]], set[tuple[str, str]], int]:
-    """(keys to extract per record type, deleted (type, key) pairs, last change id)."""
-    todo: dict[str, set[str]] = {t: set() for t in TABLES}
-    deleted: set[tuple[str, str]] = set()
-    with _read(store).connect() as conn:
-        last = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM changes")).scalar_one())
-        if full:
-            for record_type, (table, key) in TABLES.items():
-                todo[record_type].update(
-                    k for (k,) in conn.execute(text(f"SELECT {key} FROM {table}"))
-                )
-            return todo, deleted, last
-        after = _state(conn)
-    for change in _changes(store, after):
-        record_type, key, op = change
-        if record_type not in todo:
-            continue
-        if op == "delete":
-            deleted.add((record_type, key))
-            todo[record_type].discard(key)
-        else:
-            todo[record_type].add(key)
-            deleted.discard((record_type, key))
-    return todo, deleted, last
+@dataclass(slots=True)
+class _Window:
+    """The records of one stretch of the change log (or of the tables, for ``--all``):
+    keys to extract per record type, and the (type, key) pairs deleted."""
+
+    todo: dict[str, set[str]]
+    deleted: set[tuple[str, str]]
 
 
-def _changes(store: Store, after: int) -> Iterator[tuple[str, str, str]]:
-    while True:
+def _windows(store: Store, full: bool, after: int, last: int) -> Iterator[_Window]:
+    """The work of a run, WINDOW change-log rows (or WINDOW keys) at a time.
+
+    A bulk ingest of GEO logs ~10M changes: a set of every pending key (and the list
+    of their changes) held 2 GB. A window holds at most WINDOW keys; within one the
+    latest operation on a key wins, and windows are applied in log order, so a key
+    written in one window and deleted in a later one ends deleted. A key written in
+    two windows is extracted twice (the same rows again), which a bulk load, where
+    each record is logged once, does not do.
+    """
+    if full:
+        for record_type, (table, key) in TABLES.items():
+            start = ""
+            while True:
+                with _read(store).connect() as conn:
+                    keys = list(conn.execute(
+                        text(f"SELECT {key} FROM {table} WHERE {key} > :k ORDER BY {key} LIMIT :n"),
+                        {"k": start, "n": WINDOW},
+                    ).scalars())  # fmt: skip
+                if not keys:
+                    break
+                yield _Window({record_type: set(keys)}, set())
+                start = keys[-1]
+        return
+    window = _Window({t: set() for t in TABLES}, set())
+    seen = 0
+    while after < last:
         batch = store.changes_since(after, 10_000)
         if not batch:
-            return
+            break
         for c in batch:
-            yield c.record_type, c.accession, c.op
+            if c.id > last:
+                break
+            if c.record_type in TABLES:
+                seen += 1
+                if c.op == "delete":
+                    window.deleted.add((c.record_type, c.accession))
+                    window.todo[c.record_type].discard(c.accession)
+                else:
+                    window.todo[c.record_type].add(c.accession)
+                    window.deleted.discard((c.record_type, c.accession))
         after = batch[-1].id
+        if seen >= WINDOW:
+            yield window
+            window, seen = _Window({t: set() for t in TABLES}, set()), 0
+    if seen:
+        yield window
+
+
+def _record_count(store: Store) -> int:
+    with _read(store).connect() as conn:
+        return sum(
+            int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for table, _ in TABLES.values()
+        )
+
+
+def _has_work(store: Store, after: int, last: int) -> int:
+    """Record changes (not the enrichment's own annotation rows) between the positions."""
+    with _read(store).connect() as conn:
+        return int(conn.execute(
+            _in("SELECT count(*) FROM changes WHERE id > :a AND id <= :l AND record_type IN :keys"),
+            {"a": after, "l": last, "keys": sorted(TABLES)},
+        ).scalar_one())  # fmt: skip
 
 
 def _raw_docs(store: Store, record_type: str, keys: Sequence[str]) -> list[tuple[str, str]]:
@@ -371,8 +411,11 @@ def enrich(
             log.warning(
                 "entities were extracted by another version: run `omicsoracle enrich --all`"
             )
-    todo, deleted, last = _pending(store, full)
-    if not full and not deleted and not any(todo.values()):
+    with _read(store).connect() as conn:
+        last = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM changes")).scalar_one())
+        after = 0 if full else _state(conn)
+    work = _record_count(store) if full else _has_work(store, after, last)
+    if not full and not work:
         # Nothing written since the last run (`make run`'s ingest --skip-seen): building
         # the vocabulary alone would cost seconds. The state moves past the changes seen
         # (the enrichment's own annotation rows), so the next run does not read them again.
@@ -388,45 +431,53 @@ def enrich(
         report.seconds = time.perf_counter() - started
         return report
     # Characteristics first: their tissue / cell type / cell line values join the vocabulary.
-    samples = sorted(todo["sample"])
-    for start in range(0, len(samples), BATCH):
-        report.characteristics += _write_characteristics(
-            store, _docs(store, "sample", samples[start : start + BATCH])
-        )
-    chunks = [
-        (record_type, keys[start : start + BATCH])
-        for record_type, keys_set in todo.items()
-        for keys in [sorted(keys_set)]
-        for start in range(0, len(keys), BATCH)
-    ]
-    workers = jobs if jobs > 1 and sum(map(len, todo.values())) >= PARALLEL_MIN_RECORDS else 1
+    for window in _windows(store, full, after, last):
+        samples = sorted(window.todo.get("sample", ()))
+        for start in range(0, len(samples), BATCH):
+            report.characteristics += _write_characteristics(
+                store, _docs(store, "sample", samples[start : start + BATCH])
+            )
+        gone = [k for t, k in window.deleted if t == "sample"]
+        if gone:
+            _write_characteristics(store, [(k, {}) for k in gone])
+    series: set[str] = set()
+    workers = jobs if jobs > 1 and work >= PARALLEL_MIN_RECORDS else 1
     with contextlib.ExitStack() as stack:
-        extracted: Iterable[tuple[str, Sequence[str], list[dict[str, Any]]]]
         if workers > 1:
             # The vocabulary is built in each worker only: the writer never scans text.
             values, genes, fingerprint = vocabulary_inputs(store)
             pool = stack.enter_context(ExtractorPool(workers, values, genes))
-            extracted = pool.map((t, c, _raw_docs(store, t, c)) for t, c in chunks)
         else:
             vocab, fingerprint = vocabulary_for(store)
-            extracted = ((t, c, extract_docs(t, _docs(store, t, c), vocab)) for t, c in chunks)
-        for record_type, chunk, rows in extracted:
-            _write_entities(store, chunk, rows)
-            report.entities += len(rows)
-            report.records[record_type] = report.records.get(record_type, 0) + len(chunk)
-            if progress:
-                progress(len(chunk))
-    gone = [k for _, k in deleted]
-    if gone:
-        _write_entities(store, gone, [])
-        _write_characteristics(store, [(k, {}) for t, k in deleted if t == "sample"])
-    touched = [
-        Change(0, record_type, key, "upsert")
-        for record_type, keys_set in todo.items()
-        for key in keys_set
-    ]
-    touched += [Change(0, record_type, key, "upsert") for record_type, key in deleted]
-    series, _ = store.affected_series(touched)
+        for window in _windows(store, full, after, last):
+            chunks = [
+                (record_type, keys[start : start + BATCH])
+                for record_type, keys_set in window.todo.items()
+                for keys in [sorted(keys_set)]
+                for start in range(0, len(keys), BATCH)
+            ]
+            extracted: Iterable[tuple[str, Sequence[str], list[dict[str, Any]]]]
+            if workers > 1:
+                extracted = pool.map((t, c, _raw_docs(store, t, c)) for t, c in chunks)
+            else:
+                extracted = ((t, c, extract_docs(t, _docs(store, t, c), vocab)) for t, c in chunks)
+            for record_type, chunk, rows in extracted:
+                _write_entities(store, chunk, rows)
+                report.entities += len(rows)
+                report.records[record_type] = report.records.get(record_type, 0) + len(chunk)
+                if progress:
+                    progress(len(chunk))
+            if window.deleted:
+                _write_entities(store, [k for _, k in window.deleted], [])
+            touched = [
+                Change(0, record_type, key, "upsert")
+                for record_type, keys_set in window.todo.items()
+                for key in keys_set
+            ]
+            touched += [
+                Change(0, record_type, key, "upsert") for record_type, key in window.deleted
+            ]
+            series |= store.affected_series(touched)[0]
     report.series = len(series)
     # A store left outdated (not upgraded here) keeps its old version stamp, so the next
     # `enrich` from the CLI still re-enriches it in full.
@@ -436,14 +487,13 @@ def enrich(
         # The series whose facets these entities feed are re-indexed through the change
         # log, like any store write (the indexer reads them back with search_docs); the
         # enrichment's own pass skips this record type.
-        if series:
-            conn.execute(
-                text(
-                    "INSERT INTO changes (record_type, accession, op, run_id, at) "
-                    "VALUES ('annotation', :a, 'upsert', NULL, :t)"
-                ),
-                [{"a": a, "t": now_iso()} for a in sorted(series)],
-            )
+        stamp = now_iso()
+        execute_many(
+            conn,
+            "INSERT INTO changes (record_type, accession, op, run_id, at) "
+            "VALUES ('annotation', :a, 'upsert', NULL, :t)",
+            [{"a": a, "t": stamp} for a in sorted(series)],
+        )
         conn.execute(text("DELETE FROM enrichment_state WHERE name = 'entities'"))
         conn.execute(
             text(

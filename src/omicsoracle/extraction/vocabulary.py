@@ -261,7 +261,7 @@ class Vocabulary:
 
     folded: dict[str, Term]
     exact: dict[str, Term]
-    # Each dictionary again as a token trie: node = {token: child, END: term}. A scan
+    # Each dictionary again as a token trie: node = {token: child or Term, END: term}. A scan
     # walks it one token at a time, so finding the longest phrase at a position costs
     # one lookup per token matched, not a joined key per candidate length.
     folded_trie: dict[str, Any] = field(default_factory=dict)
@@ -281,10 +281,20 @@ class Vocabulary:
             return
         table[key] = term
         self.memo.clear()  # entities found with the dictionaries as they were
+        # A phrase's last token maps to its Term itself while nothing longer starts
+        # with it (most entries: half the trie's memory), else to a node holding END.
         node = trie
-        for token in key.split(" "):
-            node = node.setdefault(token, {})
-        node[END] = term
+        *inner, last = key.split(" ")
+        for token in inner:
+            child = node.get(token)
+            if not isinstance(child, dict):
+                child = node[token] = {} if child is None else {END: child}
+            node = child
+        child = node.get(last)
+        if isinstance(child, dict):
+            child[END] = term
+        else:
+            node[last] = term
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -362,6 +372,16 @@ def build(
         if 3 <= len(value) <= 80 and value.casefold() not in {"none", "n/a", "na", "control"}:
             vocab.add(value, Term(kind, value, "corpus characteristics"), exact=kind == "cell_line")
     return vocab
+
+
+def drop_sources() -> None:
+    """Forget the parsed ontologies and gene tables a build read (~50 MiB): a process
+    that builds one vocabulary and then only scans text (an extraction worker) does
+    not need them again."""
+    from omicsoracle.search import thesaurus
+
+    for loader in (ontology, annotation_genes, hgnc_by_entrez, thesaurus.hpo):
+        loader.cache_clear()
 
 
 @cache

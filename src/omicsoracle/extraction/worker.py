@@ -20,6 +20,7 @@ Requests: ``["vocabulary", [[type, value], ...], {symbol: gene_id}]`` once, then
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -34,6 +35,7 @@ import orjson
 from omicsoracle.extraction import vocabulary
 from omicsoracle.extraction.entities import Entity, extract_record
 from omicsoracle.ingest_worker import read_frame, write_frame
+from omicsoracle.memory import limit_arenas, release_free_memory
 
 
 class ExtractorDied(RuntimeError):
@@ -159,6 +161,7 @@ class ExtractorPool:
 def main() -> int:
     """Serve requests until stdin closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the enrichment decides when we stop
+    limit_arenas()
     stdin = sys.stdin.buffer
     stdout = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever a library prints must not corrupt the frames
@@ -168,6 +171,10 @@ def main() -> int:
             try:
                 if request[0] == "vocabulary":
                     vocab = vocabulary.build([(t, v) for t, v in request[1]], request[2])
+                    vocabulary.drop_sources()
+                    del request
+                    gc.collect()
+                    release_free_memory()  # one copy of this per worker: keep it small
                     continue
                 if vocab is None:
                     raise ValueError("an extract request before the vocabulary")

@@ -279,20 +279,47 @@ def _paragraphs(key: str, text: str | None) -> list[str]:
     return [f"{key} = {p}" for p in parts if p]
 
 
-def series_chunk(out: Path, plan: Plan, chunk: int) -> tuple[int, int, list[dict[str, Any]]]:
-    """Write series ``chunk*SERIES_CHUNK ..``; returns (series, samples, probes)."""
+def _chunk_rng(plan: Plan, chunk: int) -> random.Random:
+    return random.Random(plan.seed * 1_000_003 + chunk)
+
+
+def chunk_samples(plan: Plan, chunk: int) -> int:
+    """Samples of a series chunk: its RNG's draws replayed (count, then the probe pick)."""
+    rng, total = _chunk_rng(plan, chunk), 0
+    for k in range(chunk * SERIES_CHUNK, min(plan.series, (chunk + 1) * SERIES_CHUNK)):
+        n = sample_count(rng)
+        if k % PROBE_EVERY == 0:
+            rng.randrange(n)
+        total += n
+    return total
+
+
+def sample_offsets(plan: Plan) -> list[int]:
+    """The first GSM number of each series chunk. GSM numbers are consecutive over the
+    corpus, as GEO's are (7.5M samples end at GSM17507334): a fixed block of 5,000
+    numbers per series ran past GEO's 9 digits at series 198,000, and the ingest
+    rightly rejected those accessions."""
+    offsets, first = [], SAMPLE_BASE
+    for chunk in range(math.ceil(plan.series / SERIES_CHUNK)):
+        offsets.append(first)
+        first += chunk_samples(plan, chunk)
+    return offsets
+
+
+def series_chunk(
+    out: Path, plan: Plan, chunk: int, first: int
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """Write series ``chunk*SERIES_CHUNK ..``, their samples numbered from GSM``first``;
+    returns (series, samples, probes)."""
     t = _templates()
-    rng = random.Random(plan.seed * 1_000_003 + chunk)
+    rng = _chunk_rng(plan, chunk)
     lo, hi = chunk * SERIES_CHUNK, min(plan.series, (chunk + 1) * SERIES_CHUNK)
     n_samples_total = 0
     probes: list[dict[str, Any]] = []
-    # GSM numbers: a chunk owns a block of 5,000 x SERIES_CHUNK numbers; series k's
-    # samples start at its own offset, so numbering never depends on other chunks.
     for k in range(lo, hi):
         tmpl = t["series"][k % len(t["series"])]
         acc, code = gse(k), "zq" + letters(k, 4)
         n = sample_count(rng)
-        first = SAMPLE_BASE + k * MAX_SAMPLES
         sub, public = _date(k, plan.series)
         organism = (tmpl["organisms"] or ["Homo sapiens"])[0]
         plats = [gpl(p) for p in _platforms_of(tmpl, k, plan.platforms)]
@@ -342,6 +369,7 @@ def series_chunk(out: Path, plan: Plan, chunk: int) -> tuple[int, int, list[dict
         path = out / "series" / geo_dir(acc) / acc / "soft" / f"{acc}_family.soft.gz"
         _gz(path, ("\n".join(lines) + "\n").encode("utf-8"))
         n_samples_total += n
+        first += n
     return hi - lo, n_samples_total, probes
 
 
@@ -384,22 +412,22 @@ def article_file(out: Path, plan: Plan, index: int) -> int:
     return hi - lo
 
 
-def _task(args: tuple[str, str, Plan, int]) -> tuple[str, Any]:
-    kind, out, plan, i = args
+def _task(args: tuple[str, str, Plan, int, int]) -> tuple[str, Any]:
+    kind, out, plan, i, first = args
     if kind == "series":
-        return kind, series_chunk(Path(out), plan, i)
+        return kind, series_chunk(Path(out), plan, i, first)
     if kind == "platforms":
         return kind, platform_chunk(Path(out), plan, i)
     return kind, article_file(Path(out), plan, i)
 
 
-def tasks(out: Path, plan: Plan) -> Iterator[tuple[str, str, Plan, int]]:
+def tasks(out: Path, plan: Plan) -> Iterator[tuple[str, str, Plan, int, int]]:
     for i in range(math.ceil(plan.platforms / SERIES_CHUNK)):
-        yield "platforms", str(out), plan, i
-    for i in range(math.ceil(plan.series / SERIES_CHUNK)):
-        yield "series", str(out), plan, i
+        yield "platforms", str(out), plan, i, 0
+    for i, first in enumerate(sample_offsets(plan)):
+        yield "series", str(out), plan, i, first
     for i in range(math.ceil(plan.articles / ARTICLES_PER_FILE)):
-        yield "articles", str(out), plan, i
+        yield "articles", str(out), plan, i, 0
 
 
 def generate(out: Path, plan: Plan, jobs: int = 2, log: Any = None) -> dict[str, Any]:

@@ -228,3 +228,43 @@ def test_one_spelling_per_characteristic_value(tmp_path: Path, open_engine: Open
         ix.close()
     finally:
         store.close()
+
+
+def test_per_sample_identifiers_stay_out_of_the_characteristic_facet(
+    engine: str, open_engine: OpenEngine, tmp_path: Path
+) -> None:
+    """The real GSE87585 family file with a donor label on each of its 12 samples, as
+    many submitters write one ("individual: donor MM01".."MM12"): the label names a
+    sample, not a group, so its values are no facet values (at GEO's size they were most
+    of the distinct values and made every facetted search slower). The key stays a
+    filter, the labels stay searchable text, and the real grouping values stay facets."""
+    text = gzip.decompress((DATA / "soft" / "GSE87585_family.soft.gz").read_bytes()).decode()
+    blocks = text.split("^SAMPLE")
+    labelled = [blocks[0]] + [
+        block.replace(
+            "!Sample_characteristics_ch1 = cell type:",
+            f"!Sample_characteristics_ch1 = individual: donor MM{i:02d}\n"
+            "!Sample_characteristics_ch1 = cell type:",
+            1,
+        )
+        for i, block in enumerate(blocks[1:], start=1)
+    ]
+    assert len(labelled) == 13
+    variant = tmp_path / "GSE87585_family.soft"
+    variant.write_text("^SAMPLE".join(labelled))
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    try:
+        assert all(r.ok for r in ingest_paths(store, [variant]))
+        enrich(store)
+        ix = open_engine(engine, tmp_path / engine)
+        catch_up(store, ix)
+        facets = _facets(ix)["characteristic"]
+        assert not [v for v in facets if v.startswith("individual")]
+        # Two cell lines on six samples each, two donor ages: groups, kept.
+        assert {"cell line: U266", "cell line: RPMI-8226", "age: 53", "age: 61"} <= set(facets)
+        assert _matches(ix, SearchFilters.build(characteristic=["individual"])) == ["GSE87585"]
+        assert _matches(ix, SearchFilters.build(characteristic=["individual: donor MM07"])) == []
+        assert _matches(ix, SearchFilters(), "MM07") == ["GSE87585"]
+        ix.close()
+    finally:
+        store.close()

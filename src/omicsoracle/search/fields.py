@@ -30,8 +30,9 @@ TAG_PREFIX = {
     "characteristic": "ch", "characteristic_key": "ck",
 }  # fmt: skip
 # What the engines index changed (fields, tags; 4: the extra text holds every sample
-# word): an index written under another version is rebuilt from change 0 by every engine.
-INDEX_FORMAT = 4
+# word; 5: per-sample identifier values left out of the characteristic facet): an index
+# written under another version is rebuilt from change 0 by every engine.
+INDEX_FORMAT = 5
 # A series with thousands of samples could carry thousands of characteristic values;
 # past this many per facet the rest are left out of its facets (they stay searchable text).
 MAX_ANNOTATIONS_PER_FACET = 200

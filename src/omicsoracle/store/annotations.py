@@ -5,8 +5,10 @@ in it and in the records it links: entities of its own text, of its samples, of 
 GEO DataSets and of its PubMed articles; and the normalised characteristics of its
 samples plus its DataSets' subsets ("disease state: RCC"), as ``key: value``.
 
-Keys whose values are nearly one per sample (donor IDs, ages, barcodes) would flood the
-facet with values that each name one series; only their key is kept (as a filter).
+Keys whose values are one per sample (donor IDs, barcodes, replicate labels) would flood
+the facet with values that each name one series; only their key is kept (as a filter).
+At GEO's size they are most of the distinct values (~7.5M samples), and counting them
+made every facetted search several times slower.
 """
 
 from __future__ import annotations
@@ -19,10 +21,16 @@ from sqlalchemy import Connection, bindparam, text
 
 from omicsoracle.extraction.characteristics import facet_value, normalize_key, normalize_value
 
+GROUP = 2  # the sample count given to a DataSet subset's value: more than one sample
 ENTITY_FACETS = ("disease", "tissue", "cell_type", "cell_line", "gene")
 # Past this many distinct values of one key in one series, the key is an identifier-like
 # column (donor, age, barcode) rather than a grouping: its values stay out of the facet.
 MAX_VALUES_PER_KEY = 50
+# A key of at least this many values, nine in ten carried by one sample of the series,
+# is an identifier too ("donor: D1".."donor: D12"). Fewer values, or values repeated
+# over samples (groups, pairs), are a design: "treatment: LPS" of three unreplicated
+# arms, "cell line: U266" on six samples, stay facet values.
+MIN_IDENTIFIER_VALUES = 4
 
 # (series, entity type, normalised form) of each record kind a series links to. Each
 # join must read the entities table by its primary-key prefix (record_id): "CROSS JOIN"
@@ -41,8 +49,9 @@ _ENTITY_SQL = (
     "WHERE e.record_id = r.pmid AND r.series IN :keys AND e.type IN :types",
 )
 _CHARACTERISTICS_SQL = (
-    "SELECT DISTINCT l.series, c.key, c.value FROM series_samples l "
-    "CROSS JOIN sample_characteristics c WHERE c.sample = l.sample AND l.series IN :keys"
+    "SELECT l.series, c.key, c.value, count(*) FROM series_samples l "
+    "CROSS JOIN sample_characteristics c WHERE c.sample = l.sample AND l.series IN :keys "
+    "GROUP BY l.series, c.key, c.value"
 )
 
 
@@ -67,31 +76,43 @@ def series_annotations(
         for series, kind, value in rows:
             if series and value and kind in ENTITY_FACETS:
                 out[series][kind][value] = None
-    pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for series, key, value in conn.execute(
+    # (key, value, samples carrying it) per series.
+    pairs: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    for series, key, value, samples in conn.execute(
         _bound(_CHARACTERISTICS_SQL, "keys"), {"keys": list(keys)}
     ):
-        pairs[series].append((key, value))
+        pairs[series].append((key, value, int(samples)))
     for series, items in subsets.items():
         for subset in items:
             key, unit = normalize_key(str(subset.get("type") or ""))
             value = normalize_value(key, str(subset.get("description") or ""), unit)
             if key and value:
-                pairs[series].append((key, value))
+                # A DataSet subset is a curated group of samples, never an identifier.
+                pairs[series].append((key, value, GROUP))
     for series, found in pairs.items():
         characteristics = _characteristics(found)
         out[series]["characteristic"] = dict.fromkeys(characteristics)
-        out[series]["characteristic_key"] = dict.fromkeys(k for k, _ in found)
+        out[series]["characteristic_key"] = dict.fromkeys(k for k, _, _ in found)
     return {s: {name: list(values) for name, values in facets.items()} for s, facets in out.items()}
 
 
-def _characteristics(pairs: Iterable[tuple[str, str]]) -> list[str]:
-    by_key: dict[str, dict[str, None]] = defaultdict(dict)
-    for key, value in pairs:
-        by_key[key][value] = None
+def _characteristics(pairs: Iterable[tuple[str, str, int]]) -> list[str]:
+    """The facet values of one series' (key, value, samples) rows; see the module doc."""
+    by_key: dict[str, dict[str, int]] = defaultdict(dict)
+    for key, value, samples in pairs:
+        values = by_key[key]
+        values[value] = values.get(value, 0) + samples
     return [
         facet_value(key, value)
         for key, values in by_key.items()
-        if len(values) <= MAX_VALUES_PER_KEY
+        if not _identifier_like(values)
         for value in values
     ]
+
+
+def _identifier_like(values: dict[str, int]) -> bool:
+    """Values (-> samples carrying each) of one key in one series name samples, not groups."""
+    if len(values) > MAX_VALUES_PER_KEY:
+        return True
+    singles = sum(1 for n in values.values() if n == 1)
+    return len(values) >= MIN_IDENTIFIER_VALUES and singles * 10 >= len(values) * 9

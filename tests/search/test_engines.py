@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -205,6 +206,31 @@ def test_cursor_pages_cover_matches_once(index: SearchIndex, sort: str) -> None:
     seen = all_matches(index, request)
     assert first.total > 300
     assert len(seen) == len(set(seen)) == first.total
+
+
+def test_cursor_pages_carry_the_first_pages_total_and_facets(
+    index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later page answers the same total and facets as the first (tantivy memoises
+    them per snapshot; a page whose first page was pushed out counts them again)."""
+    from omicsoracle.search import tantivy_index
+
+    monkeypatch.setattr(tantivy_index, "FACET_MEMO", 1)
+    requests = [
+        SearchRequest("brain", limit=7),
+        SearchRequest("cancer", limit=7, filters=SearchFilters.build(organism=["Homo sapiens"])),
+        SearchRequest("liver", limit=7, sort="date"),
+    ]
+    firsts = [index.search(r) for r in requests]
+    for request, first in zip(requests, firsts, strict=True):
+        assert first.next_cursor
+        assert first.total > 14
+        cursor = first.next_cursor
+        for _ in range(2):
+            later = index.search(dataclasses.replace(request, cursor=cursor))
+            assert later.total == first.total
+            assert later.facets == first.facets
+            cursor = later.next_cursor
 
 
 def test_sort_orders(index: SearchIndex) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -57,6 +58,20 @@ _SORT_FIELDS = {"date": "date_key", "samples": "samples_key"}
 _FIELD_BREAK = "|"
 # Facets run on a second core while the page is scored: tantivy releases the GIL.
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tantivy-facets")
+# Total and facets of the last first pages, per snapshot, for the cursor pages that
+# follow them: a snapshot never changes, so a later page's counts are the first page's.
+# At GEO's size the counts are most of a response's time (the second page cost twice
+# the first). A first page always counts afresh, so repeating a query is not faster.
+FACET_MEMO = 64
+_Counts = tuple[int, dict[str, dict[str, int]]]
+
+
+def _match_key(plan: Plan) -> tuple[Any, ...]:
+    """What decides a plan's match set (and more: a finer key only memoises less)."""
+    return (
+        plan.required, plan.excluded, plan.tag_filters, plan.sample_ranges,
+        plan.year_ranges, plan.boost_tags, plan.exact_ids, plan.relaxed,
+    )  # fmt: skip
 
 
 def _schema() -> tantivy.Schema:
@@ -144,6 +159,7 @@ class TantivySnapshot:
         self.applied = meta["applied"]
         self._spelling: SpellingVocabulary | None = None
         self._lock = threading.Lock()
+        self._counts: OrderedDict[tuple[Any, ...], _Counts] = OrderedDict()
 
     # --- VocabularySource ---------------------------------------------------------
     def vocabulary(self) -> TantivySnapshot:
@@ -169,7 +185,12 @@ class TantivySnapshot:
     def execute(self, plan: Plan, sort: str, after: CursorState | None, limit: int) -> Page:
         """Top rows (one search), total and facets (one aggregate) for the plan."""
         query = self._ix.compile(plan)
-        facets = _POOL.submit(self._facets, self._ix.compile(plan, scored=False))
+        match = _match_key(plan)
+        with self._lock:
+            known = self._counts.get(match) if after is not None else None
+        facets = None
+        if known is None:
+            facets = _POOL.submit(self._facets, self._ix.compile(plan, scored=False))
         if sort == "relevance":
             offset = after.offset if after is not None else 0
             result = self.searcher.search(query, limit, count=False, offset=offset)
@@ -193,7 +214,15 @@ class TantivySnapshot:
             show = _stored(self.searcher, address)
             score = float(key) if sort == "relevance" else 0.0
             rows.append(Row(show=show, score=score, key=key))
-        total, counts = facets.result()
+        if facets is not None:
+            known = facets.result()
+            with self._lock:
+                self._counts[match] = known
+                self._counts.move_to_end(match)
+                while len(self._counts) > FACET_MEMO:
+                    self._counts.popitem(last=False)
+        assert known is not None
+        total, counts = known
         return Page(rows=rows, total=total, facets=counts)
 
     def _facets(self, query: tantivy.Query) -> tuple[int, dict[str, dict[str, int]]]:

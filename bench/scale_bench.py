@@ -54,9 +54,9 @@ def _phases(argv: list[str]) -> None:
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--jobs", type=int, default=0)
     args = parser.parse_args(argv)
-    from omicsoracle.cli import _settings
+    from omicsoracle.cli import CLEAN_LISTED, _settings
     from omicsoracle.extraction.store import enrich
-    from omicsoracle.ingest import ingest_paths
+    from omicsoracle.ingest_parallel import run_ingest
     from omicsoracle.memory import limit_arenas
     from omicsoracle.runtime import Runtime
 
@@ -65,20 +65,22 @@ def _phases(argv: list[str]) -> None:
     out: dict[str, Any] = {}
     with Runtime.open(settings, catch_up_index=False) as rt:
         kwargs: dict[str, Any] = {"batch_size": settings.ingest_batch_size}
-        if args.jobs and "jobs" in inspect.signature(ingest_paths).parameters:
+        if args.jobs and "jobs" in inspect.signature(run_ingest).parameters:
             kwargs["jobs"] = args.jobs
         out["jobs"] = kwargs.get("jobs", 1)
         _mark("store")
         t0 = time.perf_counter()
-        results = ingest_paths(rt.store, args.paths, **kwargs)
+        # As ``omicsoracle ingest`` does: the first clean files' results kept, the rest summed.
+        report = run_ingest(rt.store, args.paths, keep_clean=CLEAN_LISTED, **kwargs)
         out["store_s"] = time.perf_counter() - t0
-        parsed: dict[str, int] = {}
-        for r in results:
+        parsed = dict(report.more_clean.parsed)
+        for r in report.files:
             for k, v in r.parsed.items():
                 parsed[k] = parsed.get(k, 0) + v
         out["parsed"] = parsed
-        out["files"] = len(results)
-        out["failed_files"] = sum(1 for r in results if not r.ok)
+        out["files"] = len(report.files) + report.more_clean.files
+        out["failed_files"] = sum(1 for r in report.files if not r.ok)
+        del report
         _mark("enrich")
         t0 = time.perf_counter()
         enrich_kwargs: dict[str, Any] = {}

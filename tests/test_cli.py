@@ -173,6 +173,28 @@ def test_ingest_exit_status_and_report(settings: Settings, tmp_path: Path) -> No
     assert "skipped" in skipped.stderr
 
 
+def test_ingest_lists_the_first_clean_files_then_their_sums(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At mirror size the text report names the first clean files, every file with
+    problems, and one line for the rest; --json still reports every file."""
+    from omicsoracle import cli
+
+    monkeypatch.setattr(cli, "CLEAN_LISTED", 1)
+    names = ["GSE87585_family.soft.gz", "GPLbroken.soft.gz", "GSE93431_family.soft.gz",
+             "GSE94489_family.soft.gz"]  # fmt: skip
+    paths = [str(DATA / "soft" / n) for n in names]
+    result = runner.invoke(app, ["ingest", "--jobs", "1", *paths], env=_env(settings))
+    assert result.exit_code == 1  # the broken file
+    assert "GSE87585_family.soft.gz" in result.stderr
+    assert "GPLbroken.soft.gz" in result.stderr
+    assert "GSE93431_family.soft.gz" not in result.stderr
+    assert "... and 2 more files with" in result.stderr
+    again = runner.invoke(app, ["ingest", "--json", *paths], env=_env(settings))
+    listed = [Path(f["path"]).name for f in orjson.loads(again.stdout)["files"]]
+    assert listed == names
+
+
 def test_reindex_backup_and_upgrade(settings: Settings, tmp_path: Path) -> None:
     env = _env(settings)
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0

@@ -8,7 +8,7 @@ import signal
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -37,6 +37,9 @@ from omicsoracle.search.base import (
     SearchFilters,
     SearchRequest,
 )
+
+if TYPE_CHECKING:
+    from omicsoracle.ingest_parallel import CleanFiles
 
 app = typer.Typer(
     name="omicsoracle",
@@ -141,6 +144,7 @@ def ingest(
                     skip_seen=skip_seen,
                     jobs=workers,
                     on_file=lambda _: bar.advance(files, 1),
+                    keep_clean=CLEAN_LISTED,
                 )
         else:
             report = run_ingest(
@@ -150,12 +154,14 @@ def ingest(
                 batch_size=settings.ingest_batch_size,
                 skip_seen=skip_seen,
                 jobs=workers,
+                # --json reports every file; the text report lists the first clean ones.
+                keep_clean=None if as_json else CLEAN_LISTED,
             )
         results = report.files
         # The enrichment step (issue 6): entities of what this ingest wrote. Before the
         # index catch-up, so the new series are indexed with their facets in one pass.
         enriched = None
-        if any(r.ok for r in results):
+        if report.more_clean.files or any(r.ok for r in results):
             try:
                 enriched = _enrich(rt, full=False, jobs=workers)
             except Exception as exc:  # the ingest stands; the index must still catch up
@@ -174,6 +180,7 @@ def ingest(
         )
     else:
         _report_files(results)
+        _report_more_clean(report.more_clean)
         if report.walk.not_metadata or report.walk.raw_dirs:
             err.print(
                 f"[dim]mirror: {report.walk.not_metadata:,} files that are no metadata format "
@@ -202,6 +209,9 @@ def _term_stops_cleanly() -> None:
 
 # A mirror pass with --skip-seen skips most files: list at most this many of them.
 SKIPPED_LISTED = 50
+# A mirror is ~275,000 files: the text report lists this many clean ones, then their
+# sums (files with problems are always listed).
+CLEAN_LISTED = 200
 
 
 def _report_files(results: list[FileResult]) -> None:
@@ -214,6 +224,20 @@ def _report_files(results: list[FileResult]) -> None:
         _report_file(r)
     if skipped > SKIPPED_LISTED:
         err.print(f"[dim]... and {skipped - SKIPPED_LISTED:,} more already ingested[/dim]")
+
+
+def _report_more_clean(more: CleanFiles) -> None:
+    if not more.files:
+        return
+    written = more.written
+    err.print(
+        f"[green]ok[/green] ... and {more.files:,} more files "
+        + (f"({more.skipped:,} already ingested, skipped) " if more.skipped else "")
+        + f"with {more.records:,} records in {more.seconds:,.1f} s; "
+        f"{sum(written.get('inserted', {}).values()):,} new, "
+        f"{sum(written.get('updated', {}).values()):,} changed, "
+        f"{sum(written.get('unchanged', {}).values()):,} unchanged"
+    )
 
 
 def _report_file(r: FileResult) -> None:

@@ -48,11 +48,44 @@ PIPE_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
+class CleanFiles:
+    """The sums of the clean files a report did not keep one by one."""
+
+    files: int = 0
+    skipped: int = 0  # of ``files``: --skip-seen passed them unread
+    seconds: float = 0.0
+    parsed: dict[str, int] = field(default_factory=dict)
+    written: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        self.skipped += result.status == "skipped"
+        self.seconds += result.seconds
+        for kind, n in result.parsed.items():
+            self.parsed[kind] = self.parsed.get(kind, 0) + n
+        for bucket, counts in result.written.items():
+            into = self.written.setdefault(bucket, {})
+            for kind, n in counts.items():
+                into[kind] = into.get(kind, 0) + n
+
+    @property
+    def records(self) -> int:
+        return sum(self.parsed.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"files": self.files, "skipped": self.skipped, "seconds": round(self.seconds, 3),
+                "parsed": self.parsed, "written": self.written}  # fmt: skip
+
+
+@dataclass(slots=True)
 class IngestReport:
-    """Every file's result and what the walk passed over."""
+    """Every file's result (or the first clean ones and the sums of the rest), and what
+    the walk passed over."""
 
     files: list[FileResult] = field(default_factory=list)
     walk: WalkCounts = field(default_factory=WalkCounts)
+    # The clean files past ``run_ingest(keep_clean=N)``'s first N: counted, not kept.
+    more_clean: CleanFiles = field(default_factory=CleanFiles)
 
 
 class WorkerDied(Exception):
@@ -229,22 +262,42 @@ def run_ingest(
     skip_seen: bool = False,
     jobs: int = 1,
     on_file: Callable[[FileResult], None] | None = None,
+    keep_clean: int | None = None,
 ) -> IngestReport:
-    """Ingest ``paths`` (files, directories, GEO mirrors) with ``jobs`` parser processes."""
+    """Ingest ``paths`` (files, directories, GEO mirrors) with ``jobs`` parser processes.
+
+    ``keep_clean``: keep only the first N results of files that went in whole (status
+    ok or skipped, no problem) and sum the rest into ``report.more_clean``. A mirror is
+    ~275,000 files: a result each held ~300 MiB in the writer, through the enrichment
+    that follows. Files with problems are always kept.
+    """
     report = IngestReport()
     seen = SeenFiles(store) if skip_seen else None
     # Skipped files are done while parsed ones are still in flight: the walk position
-    # puts the report back in walk order.
-    order: dict[str, int] = {}
+    # puts the report back in walk order. Held for the files in flight and the kept ones.
+    order: dict[str, deque[int]] = {}
+    placed: dict[int, int] = {}
+    kept_clean = 0
 
     def done(result: FileResult) -> None:
-        report.files.append(result)
+        nonlocal kept_clean
+        waiting = order.get(result.path)
+        position = waiting.popleft() if waiting else -1
+        if not waiting:
+            order.pop(result.path, None)
+        clean = result.ok and result.status in ("ok", "skipped")
+        if not clean or keep_clean is None or kept_clean < keep_clean:
+            kept_clean += clean
+            report.files.append(result)
+            placed[id(result)] = position
+        else:
+            report.more_clean.add(result)
         if on_file is not None:
             on_file(result)
 
     def to_read() -> Iterator[Path]:
         for position, path in enumerate(walk(paths, report.walk)):
-            order[str(path)] = position
+            order.setdefault(str(path), deque()).append(position)
             if seen is not None and seen.unchanged(path):
                 done(skipped(path))
             else:
@@ -270,7 +323,7 @@ def run_ingest(
     with ParserPool(jobs, batch_size) as pool:
         for parse in pool.parses(to_read()):
             write(parse.path, parse)
-    report.files.sort(key=lambda r: order.get(r.path, -1))
+    report.files.sort(key=lambda r: placed.get(id(r), -1))
     return report
 
 

@@ -27,6 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.scale_bench import _pct  # imports no code under test at module level
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,11 +45,6 @@ def _child(data_dir: str, rounds: int) -> None:
         timings, per_query = measure(rt.index, load_queries(), rounds, seed=7)
     out = {"docs": docs, "format": INDEX_FORMAT, "per_query": per_query, **timings}
     print(json.dumps(out))
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main(argv: list[str] | None = None) -> None:

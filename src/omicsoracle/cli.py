@@ -229,30 +229,29 @@ def _report_files(results: list[FileResult]) -> None:
 def _report_more_clean(more: CleanFiles) -> None:
     if not more.files:
         return
-    written = more.written
     err.print(
         f"[green]ok[/green] ... and {more.files:,} more files "
         + (f"({more.skipped:,} already ingested, skipped) " if more.skipped else "")
-        + f"with {more.records:,} records in {more.seconds:,.1f} s; "
-        f"{sum(written.get('inserted', {}).values()):,} new, "
-        f"{sum(written.get('updated', {}).values()):,} changed, "
-        f"{sum(written.get('unchanged', {}).values()):,} unchanged"
+        + f"with {more.records:,} records in {more.seconds:,.1f} s; {_written(more.written)}"
     )
+
+
+def _written(written: dict[str, dict[str, int]]) -> str:
+    """ "N new, M changed, K unchanged" of a file's (or files') write counts."""
+    new = sum((written.get("inserted") or {}).values())
+    changed = sum((written.get("updated") or {}).values())
+    same = sum((written.get("unchanged") or {}).values())
+    return f"{new:,} new, {changed:,} changed, {same:,} unchanged"
 
 
 def _report_file(r: FileResult) -> None:
     if r.status == "skipped":
         err.print(f"[dim]{escape(str(r.path))}: already ingested, skipped[/dim]")
         return
-    written = r.written or {}
-    new = sum((written.get("inserted") or {}).values())
-    changed = sum((written.get("updated") or {}).values())
-    same = sum((written.get("unchanged") or {}).values())
     style = {"ok": "green", "partial": "yellow"}.get(r.status, "red")
     err.print(
         f"[{style}]{r.status}[/{style}] {escape(str(r.path))} ({r.format or 'unknown format'}): "
-        f"{r.records:,} records in {r.seconds:.1f} s; {new:,} new, {changed:,} changed, "
-        f"{same:,} unchanged"
+        f"{r.records:,} records in {r.seconds:.1f} s; {_written(r.written or {})}"
     )
     for problem in r.problems[:50]:
         err.print(f"  [red]error[/red] {escape(str(problem))}", markup=True)

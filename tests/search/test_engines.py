@@ -233,6 +233,40 @@ def test_cursor_pages_carry_the_first_pages_total_and_facets(
             cursor = later.next_cursor
 
 
+def test_tantivy_knows_a_small_strict_plan_without_executing_it(
+    indexes: dict[str, SearchIndex],
+) -> None:
+    """matches_fewer (the shortcut to the relaxed plan) is never wrong, and takes the
+    shortcut for the relaxed cases of the suite; the other engines never take it."""
+    from omicsoracle.search.engine import RELAX_BELOW
+    from omicsoracle.search.plan import Planner
+    from omicsoracle.understanding import understand
+
+    answers = set()
+    for name, index in indexes.items():
+        snapshot = index.current_snapshot()
+        for query, filters in SAME_MATCH_CASES:
+            request = SearchRequest(query, filters=filters)
+            plan = Planner(snapshot.vocabulary()).plan(request, understand(query).parsed)
+            strict = snapshot.execute(plan, "relevance", None, 1).total
+            for n in (1, RELAX_BELOW, 100, 10_000):
+                fewer = snapshot.matches_fewer(plan, n)
+                assert not fewer or strict < n, (name, query, n)
+                if name != "tantivy":
+                    assert not fewer
+                answers.add((name, fewer))
+        if name == "tantivy":
+            for query in ("parkinson disease blood microglia", "trisomy 21 iPSC cardiomyocytes"):
+                plan = Planner(snapshot.vocabulary()).plan(
+                    SearchRequest(query), understand(query).parsed
+                )
+                assert plan.can_relax()
+                assert snapshot.matches_fewer(plan, RELAX_BELOW), query
+                assert index.search(SearchRequest(query)).relaxed
+    assert ("tantivy", True) in answers
+    assert ("tantivy", False) in answers
+
+
 def test_sort_orders(index: SearchIndex) -> None:
     resp = index.search(SearchRequest("liver", limit=200, sort="date"))
     dates = [h.release_date for h in resp.results]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from omicsoracle.search import CursorExpired, InvalidCursor, SearchFilters, SearchRequest
 from omicsoracle.search.analysis import tokens, word_spans, words
 from omicsoracle.search.cursor import CursorCodec, CursorState, SnapshotCache, fingerprint
 from omicsoracle.search.fields import date_key, parse_date, samples_bucket, samples_key, tag
-from omicsoracle.search.snippets import make_snippet
+from omicsoracle.search.snippets import LEAD, WINDOW, _best_window, make_snippet
 from omicsoracle.search.spelling import SpellingVocabulary
 from omicsoracle.search.synonyms import canonical_organism, lexicon, types_for
 
@@ -46,6 +48,36 @@ def test_snippet_window_and_offsets() -> None:
     short = make_snippet("", "Breast Cancer title", frozenset(tokens("cancer")))
     assert short.text == "Breast Cancer title"
     assert short.highlights == ((7, 13),)
+
+
+def _best_window_by_rescan(hits: list[tuple[int, int, str]], length: int) -> int:
+    """The window rule stated directly: every candidate start, its hits counted afresh."""
+    best_start, best_score = 0, (-1, -1)
+    for start, _, _ in hits:
+        win_start = max(0, min(start - LEAD, length - WINDOW))
+        inside = [h for h in hits if h[0] >= start and h[1] <= win_start + WINDOW]
+        score = (len({h[2] for h in inside}), len(inside))
+        if score > best_score:
+            best_start, best_score = win_start, score
+    return best_start
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3000), st.integers(1, 300), st.sampled_from("abcde")),
+        max_size=60,
+    )
+)
+def test_snippet_window_one_pass_equals_rescan(raw: list[tuple[int, int, str]]) -> None:
+    # Hits as _matches gives them: sorted by start, not overlapping; some longer than
+    # a window's tail (a word of 300 characters ends past the window it starts in).
+    hits, end = [], 0
+    for gap, width, stem in raw:
+        start = end + gap % 200
+        hits.append((start, start + width, stem))
+        end = start + width + 1
+    length = end + 10
+    assert _best_window(hits, length) == _best_window_by_rescan(hits, length)
 
 
 def test_cursor_codec_roundtrip_and_binding() -> None:

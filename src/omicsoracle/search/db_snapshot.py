@@ -100,6 +100,10 @@ class DbSnapshot(ABC):
         return self._one(f"SELECT count(*) FROM {self.docs_table}", ())
 
     # --- execution ---------------------------------------------------------------------
+    def matches_fewer(self, plan: Plan, n: int) -> bool:
+        """Unknown here: the strict plan is executed and relaxed after (see Snapshot)."""
+        return False
+
     def execute(self, plan: Plan, sort: str, after: CursorState | None, limit: int) -> Page:
         """Materialize the match set once, then page, count and facet from it."""
         with self.lock:

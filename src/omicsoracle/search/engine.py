@@ -89,6 +89,12 @@ class Snapshot(Protocol):
         """Rows after ``after`` (None: first page), total and facets over all matches."""
         ...
 
+    def matches_fewer(self, plan: Plan, n: int) -> bool:
+        """True when the plan is known to match fewer than ``n`` series without executing
+        it (False: unknown, or at least ``n``). Lets a search go straight to the relaxed
+        plan instead of ranking and counting a strict one it would throw away."""
+        ...
+
 
 def order_facets(
     raw: dict[str, dict[str, int]], size: int | None = None
@@ -174,6 +180,8 @@ class SnapshotIndex(ABC):
         if plan.impossible:
             page = Page(rows=(), total=0, facets={})
         else:
+            if state is None and plan.can_relax() and snapshot.matches_fewer(plan, RELAX_BELOW):
+                plan = dataclasses.replace(plan, relaxed=True)
             page = snapshot.execute(plan, request.sort, state, request.limit)
             if page.total < RELAX_BELOW and state is None and plan.can_relax():
                 plan = dataclasses.replace(plan, relaxed=True)

@@ -20,19 +20,32 @@ _MAX_HITS = 400  # enough for any summary; bounds the window search
 
 
 def _best_window(hits: list[tuple[int, int, str]], length: int) -> int:
-    """Start offset of the window with the most distinct matched stems, then matches."""
+    """Start offset of the window with the most distinct matched stems, then matches.
+
+    A window starts LEAD before a hit and holds the hits that end inside it. Window
+    starts only move right as the first hit does, so one pass with a count per stem
+    scores them all (a summary of stop words has hundreds of hits: the quadratic scan
+    this replaces cost ~1 ms a page).
+    """
     best_start, best_score = 0, (-1, -1)
+    counts: dict[str, int] = {}
     j = 0
     for i, (start, _, _) in enumerate(hits):
         win_start = max(0, min(start - LEAD, length - WINDOW))
         win_end = win_start + WINDOW
-        j = max(j, i)
+        if j < i:  # hit i-1 ended past the last window: nothing is inside
+            j = i
         while j < len(hits) and hits[j][1] <= win_end:
+            counts[hits[j][2]] = counts.get(hits[j][2], 0) + 1
             j += 1
-        inside = [h for h in hits[i:j] if h[0] >= win_start]
-        score = (len({h[2] for h in inside}), len(inside))
+        score = (len(counts), j - i)
         if score > best_score:
             best_start, best_score = win_start, score
+        if j > i:  # hit i leaves the window before the next start
+            left = hits[i][2]
+            counts[left] -= 1
+            if not counts[left]:
+                del counts[left]
     return best_start
 
 

@@ -41,7 +41,7 @@ from omicsoracle.search.fields import (
     IndexedDoc,
     index_doc,
 )
-from omicsoracle.search.plan import Plan
+from omicsoracle.search.plan import Clause, Plan
 from omicsoracle.search.spelling import SpellingVocabulary
 from omicsoracle.search.tantivy_query import FIELD_WEIGHTS as FIELD_WEIGHTS
 from omicsoracle.search.tantivy_query import QueryCompiler
@@ -56,13 +56,24 @@ _SORT_FIELDS = {"date": "date_key", "samples": "samples_key"}
 # phrase can match across it: matching on body is matching in any one field, at the
 # cost of one posting list instead of four. Used for the unscored facet/count pass.
 _FIELD_BREAK = "|"
-# Facets run on a second core while the page is scored: tantivy releases the GIL.
+# Facets run on the other threads while the page is scored: tantivy releases the GIL.
+# The counting is most of a broad query's time at GEO's size (every matched series'
+# values of eleven fields), so it is split in two aggregate calls, one per core, each
+# walking the match set once for its fields. Groups balanced by the per-field cost
+# measured on the full-scale index (docs/benchmarks.md, "Facet counting split").
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tantivy-facets")
+_AGG_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("characteristic", "organism", "type", "bucket", "year"),
+    ("platform", "disease", "tissue", "cell_type", "cell_line", "gene"),
+)
 # Total and facets of the last first pages, per snapshot, for the cursor pages that
 # follow them: a snapshot never changes, so a later page's counts are the first page's.
 # At GEO's size the counts are most of a response's time (the second page cost twice
 # the first). A first page always counts afresh, so repeating a query is not faster.
 FACET_MEMO = 64
+# A strict plan expected to match under this many times the relaxation threshold is
+# counted before it is executed (see TantivySnapshot.matches_fewer).
+SMALL_STRICT = 4
 _Counts = tuple[int, dict[str, dict[str, int]]]
 
 
@@ -140,6 +151,30 @@ def _aggs() -> dict[str, Any]:
 
 
 _AGGS = _aggs()
+_AGG_PARTS = tuple({name: _AGGS[name] for name in group} for group in _AGG_GROUPS)
+assert sorted(n for g in _AGG_GROUPS for n in g) == sorted(_AGGS), "every facet in one group"
+
+
+def _counts(agg: dict[str, Any]) -> _Counts:
+    """Total and raw facet counts from the aggregation results of every group."""
+
+    def counts(name: str) -> dict[str, int]:
+        return {str(b["key"]): int(b["doc_count"]) for b in agg.get(name, {}).get("buckets", [])}
+
+    buckets = counts("bucket")
+    total = sum(buckets.values())  # every series has exactly one sample bucket
+    samples = {
+        (SAMPLE_BUCKETS[int(k)][1] if int(k) < len(SAMPLE_BUCKETS) else UNKNOWN): v
+        for k, v in buckets.items()
+    }
+    years = counts("year")
+    years[UNKNOWN] = total - sum(years.values())
+    facets = {
+        "organism": counts("organism"), "type": counts("type"),
+        "platform": counts("platform"), "year": years, "samples": samples,
+        **{name: counts(name) for name in ANNOTATION_FACETS},
+    }  # fmt: skip
+    return total, facets
 
 
 def _stored(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> bytes:
@@ -182,15 +217,47 @@ class TantivySnapshot:
             return self._spelling
 
     # --- execution ------------------------------------------------------------------
+    def _clause_bound(self, clause: Clause) -> int:
+        """At most this many series satisfy the clause: the sum of its alternatives'
+        document frequencies (a phrase: its rarest stem's, on the all-fields body)."""
+        df = self.searcher.doc_freq
+        bound = sum(min(int(df("body", st)) for st in alt.stems) for alt in clause.alts)
+        bound += sum(int(df("tags", t)) for t, _ in clause.tags)
+        return bound + sum(int(df("ids", i)) for i in clause.ids)
+
+    def matches_fewer(self, plan: Plan, n: int) -> bool:
+        """See Snapshot.matches_fewer: exact, from a count, when the strict plan looks
+        small; a plan that looks large is not counted (the count would be the extra
+        walk of a large intersection that is executed anyway).
+
+        "Looks small": the clauses' bounds multiplied as if independent, over the
+        corpus. Document frequencies count deleted series until a merge, so a bound can
+        only be too high: a wrong guess costs one count, never a wrong answer.
+        """
+        if not plan.required:
+            return False
+        total = max(1, self.searcher.num_docs)
+        bounds = sorted(self._clause_bound(c) for c in plan.required)
+        if bounds[0] < n:
+            return True  # the rarest required clause alone has fewer
+        expected = float(total)
+        for bound in bounds:
+            expected *= bound / total
+        if expected >= SMALL_STRICT * n:
+            return False
+        query = self._ix.compile(plan, scored=False)
+        return int(self.searcher.search(query, 1, count=True).count) < n  # type: ignore[attr-defined]
+
     def execute(self, plan: Plan, sort: str, after: CursorState | None, limit: int) -> Page:
         """Top rows (one search), total and facets (one aggregate) for the plan."""
         query = self._ix.compile(plan)
         match = _match_key(plan)
         with self._lock:
             known = self._counts.get(match) if after is not None else None
-        facets = None
+        parts = None
         if known is None:
-            facets = _POOL.submit(self._facets, self._ix.compile(plan, scored=False))
+            unscored = self._ix.compile(plan, scored=False)
+            parts = [_POOL.submit(self.searcher.aggregate, unscored, aggs) for aggs in _AGG_PARTS]
         if sort == "relevance":
             offset = after.offset if after is not None else 0
             result = self.searcher.search(query, limit, count=False, offset=offset)
@@ -214,8 +281,8 @@ class TantivySnapshot:
             show = _stored(self.searcher, address)
             score = float(key) if sort == "relevance" else 0.0
             rows.append(Row(show=show, score=score, key=key))
-        if facets is not None:
-            known = facets.result()
+        if parts is not None:
+            known = _counts({k: v for part in parts for k, v in part.result().items()})
             with self._lock:
                 self._counts[match] = known
                 self._counts.move_to_end(match)
@@ -224,29 +291,6 @@ class TantivySnapshot:
         assert known is not None
         total, counts = known
         return Page(rows=rows, total=total, facets=counts)
-
-    def _facets(self, query: tantivy.Query) -> tuple[int, dict[str, dict[str, int]]]:
-        agg = self.searcher.aggregate(query, _AGGS)
-
-        def counts(name: str) -> dict[str, int]:
-            return {
-                str(b["key"]): int(b["doc_count"]) for b in agg.get(name, {}).get("buckets", [])
-            }
-
-        buckets = counts("bucket")
-        total = sum(buckets.values())  # every series has exactly one sample bucket
-        samples = {
-            (SAMPLE_BUCKETS[int(k)][1] if int(k) < len(SAMPLE_BUCKETS) else UNKNOWN): v
-            for k, v in buckets.items()
-        }
-        years = counts("year")
-        years[UNKNOWN] = total - sum(years.values())
-        facets = {
-            "organism": counts("organism"), "type": counts("type"),
-            "platform": counts("platform"), "year": years, "samples": samples,
-            **{name: counts(name) for name in ANNOTATION_FACETS},
-        }  # fmt: skip
-        return total, facets
 
 
 class TantivyIndex(SnapshotIndex):

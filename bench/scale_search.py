@@ -100,6 +100,17 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"\nper-query median {b}/{a}: lowest", [f"{q} {r:.2f}" for r, q in change[:5]])
         print(f"per-query median {b}/{a}: highest", [f"{q} {r:.2f}" for r, q in change[-5:]])
+        # The slowest queries decide the p95 (62 queries: about the 4th slowest).
+        slow = sorted(
+            by_query,
+            key=lambda q: (
+                -max(statistics.median(by_query[q][a]), statistics.median(by_query[q][b]))
+            ),
+        )
+        print(f"\n| query | {a} med ms | {b} med ms |\n|---|---:|---:|")
+        for q in slow[:12]:
+            t = by_query[q]
+            print(f"| {q} | {statistics.median(t[a]):.1f} | {statistics.median(t[b]):.1f} |")
 
 
 if __name__ == "__main__":
